@@ -1,0 +1,1 @@
+"""Chain Signatures client: key derivation, foreign-chain transactions, signature requests, relay."""

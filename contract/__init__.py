@@ -1,0 +1,1 @@
+"""near-sdk-py contracts and their build step (`python -m contract.build`)."""

@@ -1,0 +1,1 @@
+"""mpc_service/protocol"""
