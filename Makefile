@@ -12,7 +12,7 @@ contracts: setup
 demo: contracts
 	$(PYTHON) -m scripts.demo
 
-test: contracts
+test: setup
 	$(PYTHON) -m pytest -q -p no:cacheprovider tests
 
 typecheck:

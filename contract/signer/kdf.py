@@ -1,0 +1,93 @@
+"""Key derivation (near/mpc `derive_tweak`, `derive_key_secp256k1`, ed25519 `root + tweak*B`) and key strings.
+
+tweak = SHA3-256("near-mpc-recovery v0.1.0 epsilon derivation:" + predecessor + "," + path).
+secp256k1: derived = root + tweak*G, tweak read big-endian (must be < n). It is computed with one
+`ecrecover` host call: with R = root (r = root.x, v = parity of root.y), s = r and h = -tweak*r mod n,
+ecrecover returns r^-1 (s*R - h*G) = root + tweak*G.
+"""
+
+import near
+
+import sha3
+
+TWEAK_PREFIX = b"near-mpc-recovery v0.1.0 epsilon derivation:"
+SECP256K1_P = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEFFFFFC2F
+SECP256K1_N = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141
+BASE58_ALPHABET = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
+_BASE58_INDEX = {c: i for i, c in enumerate(BASE58_ALPHABET)}
+
+
+class KeyFormatError(Exception):
+    """A key string or key bytes that cannot be used."""
+
+
+def derive_tweak(predecessor_id, path):
+    """The 32-byte derivation tweak for (predecessor, path)."""
+    return sha3.sha3_256(TWEAK_PREFIX + predecessor_id.encode() + b"," + path.encode())
+
+
+def base58_encode(data):
+    value = int.from_bytes(data, "big")
+    out = []
+    while value:
+        value, digit = divmod(value, 58)
+        out.append(BASE58_ALPHABET[digit])
+    for byte in data:
+        if byte:
+            break
+        out.append("1")
+    return "".join(reversed(out))
+
+
+def base58_decode(text):
+    value = 0
+    for char in text:
+        digit = _BASE58_INDEX.get(char)
+        if digit is None:
+            raise KeyFormatError("invalid base58 character " + repr(char))
+        value = value * 58 + digit
+    leading = 0
+    for char in text:
+        if char != "1":
+            break
+        leading += 1
+    body = value.to_bytes((value.bit_length() + 7) // 8, "big") if value else b""
+    return bytes(leading) + body
+
+
+def parse_public_key(text, scheme):
+    """'secp256k1:<base58 64 bytes X||Y>' or 'ed25519:<base58 32 bytes>' -> raw bytes, checked."""
+    if not isinstance(text, str):
+        raise KeyFormatError("public key must be a string")
+    prefix = "secp256k1:" if scheme == "Secp256k1" else "ed25519:"
+    if not text.startswith(prefix):
+        raise KeyFormatError("public key for " + scheme + " must start with " + prefix)
+    raw = base58_decode(text[len(prefix):])
+    if scheme == "Secp256k1":
+        if len(raw) != 64:
+            raise KeyFormatError("secp256k1 public key must be 64 bytes (X||Y), got " + str(len(raw)))
+        x = int.from_bytes(raw[:32], "big")
+        y = int.from_bytes(raw[32:], "big")
+        if x >= SECP256K1_P or y >= SECP256K1_P or (y * y - x * x * x - 7) % SECP256K1_P:
+            raise KeyFormatError("secp256k1 public key is not on the curve")
+        if x >= SECP256K1_N or x == 0:
+            raise KeyFormatError("secp256k1 public key x-coordinate must be in [1, n)")
+    elif len(raw) != 32:
+        raise KeyFormatError("ed25519 public key must be 32 bytes, got " + str(len(raw)))
+    return raw
+
+
+def format_public_key(raw, scheme):
+    return ("secp256k1:" if scheme == "Secp256k1" else "ed25519:") + base58_encode(raw)
+
+
+def derive_secp256k1(root_xy, tweak):
+    """root + tweak*G as 64 bytes X||Y (None if the tweak is not a valid scalar)."""
+    epsilon = int.from_bytes(tweak, "big")
+    if epsilon >= SECP256K1_N:
+        return None
+    r = int.from_bytes(root_xy[:32], "big")
+    v = root_xy[63] & 1
+    h = (-epsilon * r) % SECP256K1_N
+    r_bytes = root_xy[:32]
+    return near.ecrecover(h.to_bytes(32, "big"), r_bytes + r_bytes, v, False)

@@ -1,0 +1,204 @@
+"""The localnet node: an aiohttp JSON-RPC server on 127.0.0.1 plus a block producer on a timer.
+
+The node owns the asyncio loop. The chain is synchronous and is only ever called from this loop's thread
+(request handlers and the block timer), so it is never entered concurrently.
+
+    node = LocalnetNode(NodeConfig(home=Path("/tmp/ln")))
+    await node.start()          # binds, writes DIR/validator_key.json and DIR/rpc_addr
+    print(node.rpc_addr)        # http://127.0.0.1:<port>
+    await node.stop()
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Self
+
+from aiohttp import web
+
+from localnet.chain.api import ChainService
+from localnet.errors import LocalnetError, RpcError
+from localnet.rpc.envelope import InternalError, ParseError, failure, http_status, success
+from localnet.rpc.home import ValidatorKey, load_or_create_validator_key, write_rpc_addr
+from localnet.rpc.methods import BlockTicker, RpcMethods
+
+log = logging.getLogger("localnet.rpc")
+
+ChainFactory = Callable[[Path, ValidatorKey], ChainService]
+DEFAULT_MAX_BODY_BYTES = 10 * 1024 * 1024  # nearcore's json_payload_max_size
+
+
+@dataclass(frozen=True)
+class NodeConfig:
+    home: Path
+    host: str = "127.0.0.1"
+    port: int = 0
+    block_time_ms: int = 100
+    wait_timeout_s: float = 10.0  # nearcore's polling_timeout for send_tx / broadcast_tx_commit / tx
+    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
+
+
+class NodeStateError(LocalnetError):
+    """The node was used in the wrong state (e.g. started twice)."""
+
+
+def open_chain(home: Path, validator: ValidatorKey) -> ChainService:
+    """The embedded chain persisted in `home`, with `validator` as the root account's full-access key."""
+    from localnet.chain import Chain  # imported lazily: the chain package is large
+
+    chain: ChainService = Chain.open(home, root_account_id=validator.account_id, root_public_key=validator.secret_key.public_key)
+    return chain
+
+
+class LocalnetNode:
+    """One running localnet: chain + JSON-RPC + block timer."""
+
+    def __init__(self, config: NodeConfig, chain_factory: ChainFactory = open_chain) -> None:
+        self.config = config
+        self._chain_factory = chain_factory
+        self._chain: ChainService | None = None
+        self._runner: web.AppRunner | None = None
+        self._producer: asyncio.Task[None] | None = None
+        self._ticker: BlockTicker | None = None
+        self._methods: RpcMethods | None = None
+        self._port: int | None = None
+        self.validator: ValidatorKey | None = None
+
+    # ---- lifecycle ------------------------------------------------------------------------------
+    async def start(self) -> None:
+        if self._runner is not None:
+            raise NodeStateError("node already started")
+        home = self.config.home
+        home.mkdir(parents=True, exist_ok=True)
+        self.validator = load_or_create_validator_key(home)
+        self._chain = self._chain_factory(home, self.validator)
+        self._ticker = BlockTicker()
+        # Produce one block before serving, so a node that says it is ready has a block past genesis.
+        self._chain.produce_block()
+        self._methods = RpcMethods(self._chain, self._ticker, wait_timeout_s=self.config.wait_timeout_s)
+        app = web.Application(client_max_size=self.config.max_body_bytes)
+        app.router.add_post("/", self._handle_rpc)
+        app.router.add_get("/status", self._handle_http_status)
+        app.router.add_get("/health", self._handle_health)
+        runner = web.AppRunner(app, access_log=None, handle_signals=False)
+        await runner.setup()
+        site = web.TCPSite(runner, self.config.host, self.config.port)
+        await site.start()
+        self._runner = runner
+        self._port = _bound_port(runner)
+        write_rpc_addr(home, self.rpc_addr)
+        self._producer = asyncio.create_task(self._produce_blocks(), name="localnet-block-producer")
+        log.info("localnet RPC listening on %s (home %s)", self.rpc_addr, home)
+
+    async def stop(self) -> None:
+        """Stop producing blocks, close the server, then flush and close the chain. Idempotent."""
+        if self._producer is not None:
+            self._producer.cancel()
+            try:
+                await self._producer
+            except asyncio.CancelledError:
+                pass
+            self._producer = None
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+        if self._chain is not None:
+            self._chain.close()
+            self._chain = None
+
+    async def __aenter__(self) -> Self:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.stop()
+
+    @property
+    def rpc_addr(self) -> str:
+        if self._port is None:
+            raise NodeStateError("node not started")
+        return f"http://{self.config.host}:{self._port}"
+
+    @property
+    def chain(self) -> ChainService:
+        """The chain, for in-process inspection. Call it only from the node's event-loop thread."""
+        if self._chain is None:
+            raise NodeStateError("node not started")
+        return self._chain
+
+    # ---- blocks ---------------------------------------------------------------------------------
+    async def _produce_blocks(self) -> None:
+        assert self._chain is not None and self._ticker is not None
+        loop = asyncio.get_running_loop()
+        interval = self.config.block_time_ms / 1000
+        next_at = loop.time() + interval
+        while True:
+            await asyncio.sleep(max(0.0, next_at - loop.time()))
+            next_at = max(next_at + interval, loop.time())
+            try:
+                self._chain.produce_block()
+            except Exception:  # a broken block must not stop the node; it is logged with its cause
+                log.exception("block production failed")
+            self._ticker.tick()
+
+    # ---- HTTP -----------------------------------------------------------------------------------
+    async def _handle_rpc(self, request: web.Request) -> web.Response:
+        try:
+            body = await request.read()
+        except web.HTTPRequestEntityTooLarge:
+            error = ParseError(f"JSON payload is larger than the limit of {self.config.max_body_bytes} bytes")
+            return _respond(failure(None, error), 413)
+        request_id: Any = None
+        method = "?"
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        try:
+            message = _parse_message(body)
+            request_id = message.get("id")
+            method = message["method"]
+            assert self._methods is not None
+            result = await self._methods.dispatch(method, message.get("params"))
+            response, status = success(request_id, result), 200
+        except RpcError as error:
+            response, status = failure(request_id, error), http_status(error)
+        except Exception as exc:  # never a traceback to the client; the log keeps it
+            log.exception("internal error in %s", method)
+            internal = InternalError(f"{type(exc).__name__}: {exc}")
+            response, status = failure(request_id, internal), http_status(internal)
+        if log.isEnabledFor(logging.DEBUG):
+            outcome = "ok" if "result" in response else response["error"]["cause"]["name"]
+            log.debug("rpc %s id=%r -> %s in %.1f ms", method, request_id, outcome, (loop.time() - started) * 1000)
+        return _respond(response, status)
+
+    async def _handle_http_status(self, _request: web.Request) -> web.Response:
+        assert self._methods is not None
+        return _respond(await self._methods.dispatch("status", None), 200)
+
+    async def _handle_health(self, _request: web.Request) -> web.Response:
+        return web.Response(status=200)
+
+
+def _parse_message(body: bytes) -> dict[str, Any]:
+    try:
+        message = json.loads(body)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise ParseError(f"Invalid JSON: {exc}") from exc
+    if not isinstance(message, dict) or not isinstance(message.get("method"), str):
+        raise ParseError("JSON RPC Request format was expected")
+    return message
+
+
+def _respond(body: Any, status: int) -> web.Response:
+    return web.Response(text=json.dumps(body), status=status, content_type="application/json")
+
+
+def _bound_port(runner: web.AppRunner) -> int:
+    for address in runner.addresses:
+        if isinstance(address, tuple) and len(address) >= 2:
+            return int(address[1])
+    raise NodeStateError("server did not bind a TCP port")

@@ -1,0 +1,224 @@
+"""`run_function_call`: prepare, compile (cached), link, meter and run one contract method."""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from collections import OrderedDict
+
+import wasmtime
+
+from localnet.runtime import errors
+from localnet.runtime.api import External, ReturnData, ReturnKind, VMContext, VMError, VMOutcome
+from localnet.runtime.config import RuntimeConfig
+from localnet.runtime.engine import compile_module, engine_for
+from localnet.runtime.gas import GasCounter
+from localnet.runtime.imports import HOST_FUNCTIONS, func_type, make_host_callable
+from localnet.runtime.logic import VMLogic
+from localnet.runtime.prepare import PreparedModule, PrepareFailure, prepare_contract
+from localnet.runtime.vmstate import GuestMemory
+
+_DEFAULT_CONFIG: RuntimeConfig | None = None
+_prepared_lock = threading.Lock()
+_prepared: OrderedDict[str, PreparedModule | str] = OrderedDict()
+
+_TRAPS = {
+    wasmtime.TrapCode.UNREACHABLE: "Unreachable",
+    wasmtime.TrapCode.MEMORY_OUT_OF_BOUNDS: "MemoryOutOfBounds",
+    wasmtime.TrapCode.TABLE_OUT_OF_BOUNDS: "CallIndirectOOB",
+    wasmtime.TrapCode.INDIRECT_CALL_TO_NULL: "IndirectCallToNull",
+    wasmtime.TrapCode.BAD_SIGNATURE: "IncorrectCallIndirectSignature",
+    wasmtime.TrapCode.INTEGER_OVERFLOW: "IllegalArithmetic",
+    wasmtime.TrapCode.INTEGER_DIVISION_BY_ZERO: "IllegalArithmetic",
+    wasmtime.TrapCode.BAD_CONVERSION_TO_INTEGER: "IllegalArithmetic",
+    wasmtime.TrapCode.HEAP_MISALIGNED: "MisalignedAtomicAccess",
+}
+
+
+def default_config() -> RuntimeConfig:
+    global _DEFAULT_CONFIG
+    if _DEFAULT_CONFIG is None:
+        _DEFAULT_CONFIG = RuntimeConfig()
+    return _DEFAULT_CONFIG
+
+
+def _prepare_cached(code: bytes, config: RuntimeConfig) -> PreparedModule | str:
+    """Prepared module, or the PrepareError variant, cached by sha256(code)."""
+    key = hashlib.sha256(code).hexdigest() + repr(config.limits)
+    with _prepared_lock:
+        hit = _prepared.get(key)
+        if hit is not None:
+            _prepared.move_to_end(key)
+            return hit
+    try:
+        result: PreparedModule | str = prepare_contract(code, config.limits)
+    except PrepareFailure as failure:
+        result = failure.variant
+    with _prepared_lock:
+        _prepared[key] = result
+        while len(_prepared) > max(config.lru_size, 1) * 4:
+            _prepared.popitem(last=False)
+    return result
+
+
+def _aborted(context: VMContext, error: VMError) -> VMOutcome:
+    return VMOutcome(
+        balance=context.account_balance,
+        storage_usage=context.storage_usage,
+        return_data=ReturnData(ReturnKind.NONE),
+        burnt_gas=0,
+        used_gas=0,
+        logs=[],
+        receipts=[],
+        yield_resumes=[],
+        error=error,
+        aborted_before_execution=True,
+    )
+
+
+def load_module(code: bytes, config: RuntimeConfig) -> wasmtime.Module | VMError:
+    """Prepare + compile (cached); a VMError for code nearcore would reject."""
+    prepared = _prepare_cached(code, config)
+    if isinstance(prepared, str):
+        return errors.prepare_vm_error(prepared)
+    try:
+        module = compile_module(prepared.code, config)
+    except wasmtime.WasmtimeError:
+        return errors.prepare_vm_error("Deserialization")
+    for imp in module.imports:
+        if imp.module == "env" and imp.name == "memory":
+            continue
+        name = imp.name or ""
+        if name not in HOST_FUNCTIONS:
+            return errors.link_vm_error(f"unknown import: `{imp.module}::{name}` has not been defined")
+        if not isinstance(imp.type, wasmtime.FuncType) or not _same_type(imp.type, func_type(name)):
+            return errors.link_vm_error(f"incompatible import type for `{imp.module}::{imp.name}`")
+    return module
+
+
+def _same_type(a: wasmtime.FuncType, b: wasmtime.FuncType) -> bool:
+    return [str(p) for p in a.params] == [str(p) for p in b.params] and [str(r) for r in a.results] == [
+        str(r) for r in b.results
+    ]
+
+
+def _resolve_method(module: wasmtime.Module, method: str) -> VMError | None:
+    for export in module.exports:
+        if export.name == method:
+            ty = export.type
+            if not isinstance(ty, wasmtime.FuncType):
+                return errors.method_resolve_error("MethodNotFound")
+            if list(ty.params) or list(ty.results):
+                return errors.method_resolve_error("MethodInvalidSignature")
+            return None
+    return errors.method_resolve_error("MethodNotFound")
+
+
+class _FuelMeter:
+    """Converts wasmtime fuel (≈ one unit per wasm operator) into gas at every host-call boundary."""
+
+    def __init__(self, store: wasmtime.Store, gas: GasCounter, op_cost: int) -> None:
+        self.store = store
+        self.gas = gas
+        self.op_cost = op_cost
+        self.budget = 0
+        self.ops = 0
+
+    def refill(self) -> None:
+        self.budget = max(0, self.gas.remaining) // self.op_cost
+        self.store.set_fuel(self.budget)
+
+    def settle(self) -> None:
+        consumed = self.budget - self.store.get_fuel()
+        self.budget -= consumed
+        self.ops += consumed
+        if consumed:
+            self.gas.burn(consumed * self.op_cost)
+
+
+def run_function_call(
+    code: bytes, method: str, context: VMContext, ext: External, config: RuntimeConfig | None = None
+) -> VMOutcome:
+    """Run `method` of `code` like nearcore's VM. Contract failures come back in `VMOutcome.error`;
+    exceptions raised by `ext` (chain bugs) propagate."""
+    config = config or default_config()
+    if not method:
+        return _aborted(context, errors.method_resolve_error("MethodEmptyName"))
+    loaded = load_module(code, config)
+    if isinstance(loaded, VMError):
+        return _aborted(context, loaded)
+    resolve_error = _resolve_method(loaded, method)
+    if resolve_error is not None:
+        return _aborted(context, resolve_error)
+
+    max_burnt = config.limits.max_gas_burnt_view if context.is_view else config.limits.max_gas_burnt
+    gas = GasCounter(max_burnt, context.prepaid_gas, context.is_view)
+    logic = VMLogic(context, ext, config, gas)
+    store = wasmtime.Store(engine_for(config))
+    meter = _FuelMeter(store, gas, config.regular_op_cost)
+    memory = wasmtime.Memory(
+        store,
+        wasmtime.MemoryType(wasmtime.Limits(config.limits.initial_memory_pages, config.limits.max_memory_pages)),
+    )
+    logic.memory = GuestMemory(store, memory, gas, config.ext_costs)
+
+    externs: list[wasmtime.Func | wasmtime.Memory] = []
+    for imp in loaded.imports:
+        name = imp.name or ""
+        if name == "memory":
+            externs.append(memory)
+            continue
+        _, result = HOST_FUNCTIONS[name]
+        host = make_host_callable(getattr(logic, name), result, meter.settle, meter.refill)
+        externs.append(wasmtime.Func(store, func_type(name), host))
+
+    error: VMError | None = None
+    meter.refill()
+    try:
+        instance = wasmtime.Instance(store, loaded, externs)
+        entry = instance.exports(store)[method]
+        assert isinstance(entry, wasmtime.Func)
+        entry(store)
+        meter.settle()
+    except errors.HostErrorSignal as signal:
+        error = errors.host_vm_error(signal)
+    except wasmtime.Trap as trap:
+        error = _trap_error(trap, meter, gas)
+    except wasmtime.WasmtimeError as exc:  # instantiation failures not expressed as traps
+        error = errors.link_vm_error(str(exc))
+
+    if error is None and not context.is_view:
+        unused = context.prepaid_gas - gas.used_gas
+        if unused > 0 and logic.receipts.distribute_unused_gas(unused):
+            gas.prepay(unused)
+
+    return VMOutcome(
+        balance=logic.balance,
+        storage_usage=logic.storage_usage_now,
+        return_data=logic.return_data if error is None else ReturnData(ReturnKind.NONE),
+        burnt_gas=gas.burnt_gas,
+        used_gas=gas.used_gas,
+        logs=logic.logs,
+        receipts=logic.receipts.receipts if error is None else [],
+        yield_resumes=logic.yield_resumes if error is None else [],
+        error=error,
+        wasm_ops=meter.ops,
+    )
+
+
+def _trap_error(trap: wasmtime.Trap, meter: _FuelMeter, gas: GasCounter) -> VMError:
+    code = trap.trap_code
+    if code == wasmtime.TrapCode.OUT_OF_FUEL:
+        meter.ops += meter.budget
+        meter.budget = 0
+        return errors.host_vm_error(gas.exhaust())
+    try:
+        meter.settle()
+    except errors.HostErrorSignal as signal:
+        return errors.host_vm_error(signal)
+    if code == wasmtime.TrapCode.STACK_OVERFLOW:
+        # nearcore's finite-wasm stack accounting reports exhaustion as a host error.
+        return errors.host_vm_error(errors.memory_access_violation())
+    if code is not None and code in _TRAPS:
+        return errors.trap_vm_error(_TRAPS[code])
+    return errors.trap_vm_error("GenericTrap")

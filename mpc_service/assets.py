@@ -1,0 +1,237 @@
+"""Encrypted SQLite store for one-use assets (triples, presignatures) and key shares.
+
+One-use assets follow near/mpc's rule: there is no `get`. `take_owned` deletes the row and COMMITS
+before the value is returned, so a crash after taking can lose an asset but can never reuse it, and
+two connections can never take the same asset (the delete is one statement: `DELETE … RETURNING`).
+Every value is sealed with AES-256-GCM under a key derived by HKDF-SHA256 from the node's storage
+secret; the row's identity (table, kind, id, owner) is the associated data, so a row copied or
+moved to another identity fails to open. Key shares are stored the same way but can be read
+(they are used for every signature) and replaced per (domain, epoch).
+"""
+
+from __future__ import annotations
+
+import enum
+import itertools
+import os
+import sqlite3
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import NewType
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
+from mpc_service.errors import MpcError
+from mpc_service.secret import SecretBytes
+
+__all__ = ["AssetCorrupted", "AssetId", "AssetKind", "AssetNotFound", "AssetStore", "AssetStoreError", "new_asset_id"]
+
+AssetId = NewType("AssetId", str)
+ParticipantId = NewType("ParticipantId", int)
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS assets (
+    kind TEXT NOT NULL, id TEXT NOT NULL, owner INTEGER NOT NULL, created_ns INTEGER NOT NULL,
+    nonce BLOB NOT NULL, ciphertext BLOB NOT NULL, PRIMARY KEY (kind, id));
+CREATE INDEX IF NOT EXISTS assets_by_owner ON assets (kind, owner, created_ns);
+CREATE TABLE IF NOT EXISTS key_shares (
+    domain_id INTEGER NOT NULL, epoch INTEGER NOT NULL, nonce BLOB NOT NULL, ciphertext BLOB NOT NULL,
+    PRIMARY KEY (domain_id, epoch));
+CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, nonce BLOB NOT NULL, ciphertext BLOB NOT NULL);
+"""
+_KEY_CHECK = b"chainsig-py asset store key check"
+_HKDF_INFO = b"chainsig-py mpc asset store v1 aes-256-gcm"
+_id_counter = itertools.count()
+
+
+class AssetStoreError(MpcError):
+    """Root of asset store errors."""
+
+
+class AssetNotFound(AssetStoreError, KeyError):
+    """The asset does not exist (never stored, or already taken)."""
+
+
+class AssetCorrupted(AssetStoreError):
+    """A stored value failed authentication: wrong storage secret, or the row was altered or moved."""
+
+
+class AssetKind(enum.Enum):
+    TRIPLE = "triple"
+    PRESIGNATURE = "presignature"
+
+
+def new_asset_id(owner: int) -> AssetId:
+    """A fresh id, unique per node: owner, wall-clock ns, process counter and 4 random bytes."""
+    return AssetId(f"{owner}-{time.time_ns()}-{next(_id_counter)}-{os.urandom(4).hex()}")
+
+
+@dataclass(frozen=True)
+class TakenAsset:
+    """An asset removed from the store; its value is secret material."""
+
+    kind: AssetKind
+    id: AssetId
+    owner: ParticipantId
+    value: SecretBytes
+
+
+class AssetStore:
+    """SQLite-backed encrypted asset store. One instance per thread/connection; safe across processes."""
+
+    def __init__(self, path: Path, storage_secret: SecretBytes) -> None:
+        if len(storage_secret) != 32:
+            raise AssetStoreError("storage secret must be 32 bytes")
+        key = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=_HKDF_INFO).derive(storage_secret.expose())
+        self._aead = AESGCM(key)
+        self._lock = threading.Lock()
+        # isolation_level=None: autocommit; every write below is one statement or an explicit transaction.
+        self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=30.0)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=FULL")
+        self._db.executescript(_SCHEMA)
+        self._check_secret()
+
+    def _check_secret(self) -> None:
+        """Refuse to open with the wrong secret *before* anything is taken (taking deletes first)."""
+        aad = self._aad("meta", "key_check")
+        row = self._db.execute("SELECT nonce, ciphertext FROM meta WHERE name = 'key_check'").fetchone()
+        if row is None:
+            nonce, ciphertext = self._seal(_KEY_CHECK, aad)
+            self._db.execute("INSERT OR IGNORE INTO meta VALUES ('key_check', ?, ?)", (nonce, ciphertext))
+            return
+        try:
+            self._aead.decrypt(row[0], row[1], aad)
+        except InvalidTag:
+            self._db.close()
+            raise AssetCorrupted("storage secret does not match this asset database") from None
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+    def __repr__(self) -> str:
+        return "AssetStore(<redacted key>)"
+
+    # ---- sealing ------------------------------------------------------------------------
+    @staticmethod
+    def _aad(table: str, *parts: str | int) -> bytes:
+        return "\x1f".join([table, *map(str, parts)]).encode()
+
+    def _seal(self, value: bytes, aad: bytes) -> tuple[bytes, bytes]:
+        nonce = os.urandom(12)
+        return nonce, self._aead.encrypt(nonce, value, aad)
+
+    def _open(self, nonce: bytes, ciphertext: bytes, aad: bytes, what: str) -> bytes:
+        try:
+            return self._aead.decrypt(nonce, ciphertext, aad)
+        except InvalidTag:
+            raise AssetCorrupted(f"{what}: stored value failed authentication") from None
+
+    # ---- one-use assets ------------------------------------------------------------------
+    def put(self, kind: AssetKind, asset_id: AssetId, owner: int, value: bytes) -> None:
+        """Store a new asset; an existing id raises `AssetStoreError` (ids are never reused)."""
+        nonce, ciphertext = self._seal(value, self._aad("assets", kind.value, asset_id, owner))
+        with self._lock:
+            try:
+                self._db.execute(
+                    "INSERT INTO assets (kind, id, owner, created_ns, nonce, ciphertext) VALUES (?, ?, ?, ?, ?, ?)",
+                    (kind.value, asset_id, owner, time.time_ns(), nonce, ciphertext),
+                )
+            except sqlite3.IntegrityError:
+                raise AssetStoreError(f"{kind.value} {asset_id} already exists") from None
+
+    def take_owned(self, kind: AssetKind, asset_id: AssetId) -> TakenAsset:
+        """Delete the asset and commit, then return its value. Raises `AssetNotFound` if already taken."""
+        with self._lock:
+            row = self._db.execute(
+                "DELETE FROM assets WHERE kind = ? AND id = ? RETURNING owner, nonce, ciphertext",
+                (kind.value, asset_id),
+            ).fetchone()
+        if row is None:
+            raise AssetNotFound(f"{kind.value} {asset_id}")
+        owner, nonce, ciphertext = row
+        value = self._open(nonce, ciphertext, self._aad("assets", kind.value, asset_id, owner), f"{kind.value} {asset_id}")
+        return TakenAsset(kind, asset_id, ParticipantId(owner), SecretBytes(value))
+
+    def take_oldest_owned_by(self, kind: AssetKind, owner: int) -> TakenAsset | None:
+        """Take (delete + commit) the oldest asset of `kind` owned by `owner`; None when the pool is empty."""
+        with self._lock:
+            row = self._db.execute(
+                "DELETE FROM assets WHERE rowid = (SELECT rowid FROM assets WHERE kind = ? AND owner = ? "
+                "ORDER BY created_ns LIMIT 1) RETURNING id, nonce, ciphertext",
+                (kind.value, owner),
+            ).fetchone()
+        if row is None:
+            return None
+        asset_id, nonce, ciphertext = row
+        value = self._open(nonce, ciphertext, self._aad("assets", kind.value, asset_id, owner), f"{kind.value} {asset_id}")
+        return TakenAsset(kind, AssetId(asset_id), ParticipantId(owner), SecretBytes(value))
+
+    def count(self, kind: AssetKind, owner: int | None = None) -> int:
+        """Pool size of `kind`, optionally only the assets owned by `owner`."""
+        with self._lock:
+            if owner is None:
+                (n,) = self._db.execute("SELECT COUNT(*) FROM assets WHERE kind = ?", (kind.value,)).fetchone()
+            else:
+                (n,) = self._db.execute(
+                    "SELECT COUNT(*) FROM assets WHERE kind = ? AND owner = ?", (kind.value, owner)
+                ).fetchone()
+        return int(n)
+
+    def counts(self) -> dict[str, int]:
+        """Pool sizes by kind name (for /status and /metrics)."""
+        with self._lock:
+            rows = dict(self._db.execute("SELECT kind, COUNT(*) FROM assets GROUP BY kind").fetchall())
+        return {kind.value: int(rows.get(kind.value, 0)) for kind in AssetKind}
+
+    def owners(self, kind: AssetKind) -> dict[ParticipantId, int]:
+        """How many assets of `kind` each owner (the leader that generated them) holds here."""
+        with self._lock:
+            rows = self._db.execute("SELECT owner, COUNT(*) FROM assets WHERE kind = ? GROUP BY owner", (kind.value,))
+            return {ParticipantId(o): int(n) for o, n in rows.fetchall()}
+
+    def discard_owned_by(self, kind: AssetKind, owners: set[int]) -> int:
+        """Delete every asset of `kind` whose owner is in `owners` (e.g. participants that left); returns how many."""
+        if not owners:
+            return 0
+        marks = ",".join("?" * len(owners))
+        with self._lock:
+            cur = self._db.execute(f"DELETE FROM assets WHERE kind = ? AND owner IN ({marks})", (kind.value, *owners))
+        return cur.rowcount
+
+    # ---- key shares ------------------------------------------------------------------------
+    def put_key_share(self, domain_id: int, epoch: int, share: bytes) -> None:
+        """Store (or replace) the key share for (domain, epoch), encrypted."""
+        nonce, ciphertext = self._seal(share, self._aad("key_shares", domain_id, epoch))
+        with self._lock:
+            self._db.execute(
+                "INSERT OR REPLACE INTO key_shares (domain_id, epoch, nonce, ciphertext) VALUES (?, ?, ?, ?)",
+                (domain_id, epoch, nonce, ciphertext),
+            )
+
+    def key_share(self, domain_id: int, epoch: int | None = None) -> tuple[int, SecretBytes]:
+        """(epoch, share) for `domain_id`: the given epoch or the latest. Raises `AssetNotFound`."""
+        with self._lock:
+            if epoch is None:
+                row = self._db.execute(
+                    "SELECT epoch, nonce, ciphertext FROM key_shares WHERE domain_id = ? ORDER BY epoch DESC LIMIT 1",
+                    (domain_id,),
+                ).fetchone()
+            else:
+                row = self._db.execute(
+                    "SELECT epoch, nonce, ciphertext FROM key_shares WHERE domain_id = ? AND epoch = ?",
+                    (domain_id, epoch),
+                ).fetchone()
+        if row is None:
+            raise AssetNotFound(f"key share for domain {domain_id}" + (f" epoch {epoch}" if epoch is not None else ""))
+        found_epoch, nonce, ciphertext = row
+        aad = self._aad("key_shares", domain_id, found_epoch)
+        return int(found_epoch), SecretBytes(self._open(nonce, ciphertext, aad, f"key share {domain_id}/{found_epoch}"))
+
+

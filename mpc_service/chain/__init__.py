@@ -1,0 +1,1 @@
+"""Chain access: JSON-RPC client, indexer (chain → SignRequest) and responder (signature → respond tx)."""

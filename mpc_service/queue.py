@@ -1,0 +1,148 @@
+"""The request queue: which pending sign requests this node should work on now (pure logic, no I/O).
+
+Follows near/mpc's node (`requests/queue.rs`): the leader of a request is the first live participant in the
+order of u64_le(sha256(u32_le(participant_id) ‖ request_id)[0..8]); only the leader starts the signing
+protocol. After submitting a response the leader waits `retry_after_s` before trying again (the response may
+still land); after a failed attempt it backs off exponentially, up to `retry_after_s`; at most `max_attempts`
+attempts; a request is dropped `expiry_blocks` after the block it appeared in (the contract times it out).
+Time and height are injected (`clock`, `update_height`) so tests drive them directly.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import struct
+import time
+from collections.abc import Callable, Collection, Iterable
+from dataclasses import dataclass
+from enum import Enum
+
+from mpc_service.chain.events import SignRequest
+from mpc_service.config import QueueConfig
+from mpc_service.types import ParticipantId, RequestId
+
+__all__ = ["leader_order", "RequestQueue", "Dropped", "DropReason"]
+
+
+def _rank(participant: ParticipantId, request_id: RequestId) -> int:
+    digest = hashlib.sha256(struct.pack("<I", participant) + request_id).digest()
+    return int.from_bytes(digest[:8], "little")
+
+
+def leader_order(participants: Iterable[ParticipantId], request_id: RequestId) -> list[ParticipantId]:
+    """Participants in leader-priority order for `request_id` (ties, never seen in practice, by id)."""
+    return sorted(participants, key=lambda p: (_rank(p, request_id), p))
+
+
+class DropReason(Enum):
+    EXPIRED = "expired"
+    ATTEMPTS_EXHAUSTED = "attempts_exhausted"
+
+
+@dataclass(frozen=True)
+class Dropped:
+    request: SignRequest
+    reason: DropReason
+
+
+@dataclass
+class _Entry:
+    request: SignRequest
+    attempts: int = 0
+    in_progress: bool = False
+    not_before: float = 0.0
+
+
+class RequestQueue:
+    """Pending requests of one node. Call `due()` every `check_interval_s` with the live participants."""
+
+    def __init__(self, me: ParticipantId, config: QueueConfig, clock: Callable[[], float] = time.monotonic) -> None:
+        self.me = me
+        self.config = config
+        self._clock = clock
+        self._entries: dict[RequestId, _Entry] = {}
+        self._finished: dict[RequestId, int] = {}  # completed/dropped ids -> height, so replays are ignored
+        self.height = 0
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def __contains__(self, request_id: object) -> bool:
+        return request_id in self._entries
+
+    def add(self, request: SignRequest) -> bool:
+        """Track a new request; False if it is already pending or was finished (an indexer replay)."""
+        if request.request_id in self._entries or request.request_id in self._finished:
+            return False
+        self._entries[request.request_id] = _Entry(request)
+        return True
+
+    def complete(self, request_id: RequestId) -> SignRequest | None:
+        """The chain shows a response or timeout for the request: forget it. Returns it if it was pending."""
+        entry = self._entries.pop(request_id, None)
+        self._finished[request_id] = self.height
+        return entry.request if entry else None
+
+    def update_height(self, height: int) -> list[Dropped]:
+        """Advance the chain height; returns requests dropped because they expired."""
+        self.height = max(self.height, height)
+        dropped = [
+            Dropped(e.request, DropReason.EXPIRED)
+            for e in self._entries.values()
+            if self.height - e.request.block_height >= self.config.expiry_blocks
+        ]
+        for d in dropped:
+            self._forget(d.request.request_id)
+        # Finished ids are kept long enough to ignore replays from the indexer, then pruned.
+        horizon = self.height - 2 * self.config.expiry_blocks
+        self._finished = {rid: h for rid, h in self._finished.items() if h >= horizon}
+        return dropped
+
+    def leader(self, request_id: RequestId, live: Collection[ParticipantId]) -> ParticipantId | None:
+        order = leader_order(live, request_id)
+        return order[0] if order else None
+
+    def due(self, live: Collection[ParticipantId]) -> tuple[list[SignRequest], list[Dropped]]:
+        """Requests this node leads and should attempt now (each is marked in progress, its attempt counted),
+        and requests dropped because their attempts ran out. `live` must include this node when it is healthy."""
+        if self.me not in live:
+            return [], []
+        now = self._clock()
+        start: list[SignRequest] = []
+        dropped: list[Dropped] = []
+        for rid, entry in list(self._entries.items()):
+            if entry.in_progress or now < entry.not_before or self.leader(rid, live) != self.me:
+                continue
+            if entry.attempts >= self.config.max_attempts:
+                dropped.append(Dropped(entry.request, DropReason.ATTEMPTS_EXHAUSTED))
+                self._forget(rid)
+                continue
+            entry.attempts += 1
+            entry.in_progress = True
+            start.append(entry.request)
+        return start, dropped
+
+    def submitted(self, request_id: RequestId) -> None:
+        """A response was submitted: wait `retry_after_s` for it to land before trying again."""
+        entry = self._entries.get(request_id)
+        if entry:
+            entry.in_progress = False
+            entry.not_before = self._clock() + self.config.retry_after_s
+
+    def failed(self, request_id: RequestId) -> None:
+        """The attempt failed before submitting: retry after 2^(attempts-1) s, capped at `retry_after_s`."""
+        entry = self._entries.get(request_id)
+        if entry:
+            entry.in_progress = False
+            entry.not_before = self._clock() + min(self.config.retry_after_s, 2.0 ** (entry.attempts - 1))
+
+    def attempts(self, request_id: RequestId) -> int:
+        entry = self._entries.get(request_id)
+        return entry.attempts if entry else 0
+
+    def pending(self) -> list[SignRequest]:
+        return [e.request for e in self._entries.values()]
+
+    def _forget(self, request_id: RequestId) -> None:
+        self._entries.pop(request_id, None)
+        self._finished[request_id] = self.height

@@ -1,0 +1,10 @@
+"""Ids shared by the node's stages."""
+
+from __future__ import annotations
+
+from typing import NewType
+
+ParticipantId = NewType("ParticipantId", int)  # u32, as in the contract's participants list
+RequestId = NewType("RequestId", bytes)  # 32 bytes, see chain.events.request_id_of
+DomainId = NewType("DomainId", int)
+ChannelId = NewType("ChannelId", bytes)  # one protocol instance on the p2p network (≤ 255 bytes)

@@ -1,0 +1,181 @@
+"""The embedded node's RPC methods: result shapes, request forms, wait_until levels, timeouts, sandbox methods."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import base58
+import pytest
+
+from localnet.chain.transaction import sign_transaction
+from localnet.types import Transfer
+from localnet.workspaces import NEAR, RpcCallError, Worker, sandbox
+
+
+async def _signed_transfer(worker: Worker, amount: int = 1) -> tuple[str, str]:
+    """A signed base64 transfer from a fresh account to itself, and that account's id."""
+    account = await worker.dev_create_account()
+    key = await worker.view_access_key(account.id, str(account.public_key))
+    block_hash = base58.b58decode((await worker.view_block())["header"]["hash"])
+    raw = sign_transaction(
+        account.id, account.secret_key, None, key["nonce"] + 1, "test.near", block_hash, [Transfer(amount)]
+    )
+    return base64.b64encode(raw).decode(), account.id
+
+
+async def test_status_reports_chain_and_growing_height(worker: Worker) -> None:
+    first = await worker.status()
+    assert first["chain_id"]
+    assert {"latest_block_hash", "latest_block_height", "latest_block_time", "syncing"} <= set(first["sync_info"])
+    await asyncio.sleep(0.2)
+    second = await worker.status()
+    assert second["sync_info"]["latest_block_height"] > first["sync_info"]["latest_block_height"]
+
+
+async def test_block_forms_agree(worker: Worker) -> None:
+    latest = await worker.rpc.call("block", {"finality": "final"})
+    height, block_hash = latest["header"]["height"], latest["header"]["hash"]
+    by_height = await worker.rpc.call("block", {"block_id": height})
+    by_hash = await worker.rpc.call("block", [block_hash])
+    assert by_height["header"]["hash"] == block_hash
+    assert by_hash["header"]["height"] == height
+    assert {"author", "header", "chunks"} <= set(by_height)
+    chunk_hash = by_height["chunks"][0]["chunk_hash"]
+    chunk_by_id = await worker.rpc.call("chunk", {"chunk_id": chunk_hash})
+    chunk_by_block = await worker.rpc.call("chunk", {"block_id": height, "shard_id": 0})
+    assert chunk_by_id["header"]["chunk_hash"] == chunk_by_block["header"]["chunk_hash"] == chunk_hash
+    assert {"transactions", "receipts"} <= set(chunk_by_id)
+
+
+async def test_gas_price_and_validators(worker: Worker) -> None:
+    assert int((await worker.rpc.call("gas_price", [None]))["gas_price"]) > 0
+    validators = await worker.rpc.call("validators", [None])
+    assert any(v["account_id"] == "test.near" for v in validators["current_validators"])
+
+
+async def test_query_legacy_path_form_matches_structured_form(worker: Worker) -> None:
+    structured = await worker.view_account("test.near")
+    legacy = await worker.rpc.call("query", ["account/test.near", ""])
+    assert legacy["code_hash"] == structured["code_hash"]
+    keys = await worker.rpc.call("query", ["access_key/test.near", ""])
+    assert str(worker.root_account().public_key) in [k["public_key"] for k in keys["keys"]]
+
+
+@pytest.mark.parametrize(
+    "wait_until", ["NONE", "INCLUDED", "EXECUTED_OPTIMISTIC", "INCLUDED_FINAL", "EXECUTED", "FINAL"]
+)
+async def test_send_tx_wait_levels(worker: Worker, wait_until: str) -> None:
+    signed, sender = await _signed_transfer(worker)
+    answer = await worker.rpc.call("send_tx", {"signed_tx_base64": signed, "wait_until": wait_until})
+    if wait_until == "NONE":
+        assert answer == {"final_execution_status": "NONE"}
+        return
+    assert answer["transaction"]["signer_id"] == sender
+    if wait_until in ("EXECUTED_OPTIMISTIC", "EXECUTED", "FINAL"):
+        assert "SuccessValue" in answer["status"]
+        assert answer["final_execution_status"] in ("EXECUTED_OPTIMISTIC", "EXECUTED", "FINAL")
+    if wait_until in ("EXECUTED", "FINAL"):
+        assert answer["final_execution_status"] == "FINAL"
+    assert answer["transaction_outcome"]["outcome"]["gas_burnt"] > 0
+
+
+async def test_broadcast_async_then_tx_and_receipt(worker: Worker) -> None:
+    signed, sender = await _signed_transfer(worker)
+    tx_hash = await worker.rpc.call("broadcast_tx_async", [signed])
+    assert len(base58.b58decode(tx_hash)) == 32
+    final = await worker.rpc.call("tx", {"tx_hash": tx_hash, "sender_account_id": sender, "wait_until": "FINAL"})
+    assert final["transaction"]["hash"] == tx_hash
+    positional = await worker.rpc.call("tx", [tx_hash, sender])
+    assert positional["status"] == final["status"]
+    experimental = await worker.rpc.call("EXPERIMENTAL_tx_status", [tx_hash, sender])
+    assert experimental["receipts"]
+    receipt_id = final["transaction_outcome"]["outcome"]["receipt_ids"][0]
+    receipt = await worker.rpc.call("EXPERIMENTAL_receipt", {"receipt_id": receipt_id})
+    assert receipt["receipt_id"] == receipt_id
+    assert receipt["receiver_id"] == "test.near"
+
+
+async def test_broadcast_tx_commit_returns_the_outcome(worker: Worker) -> None:
+    signed, _sender = await _signed_transfer(worker)
+    answer = await worker.rpc.call("broadcast_tx_commit", [signed])
+    assert "SuccessValue" in answer["status"]
+    assert answer["receipts_outcome"]
+
+
+@pytest.fixture
+async def impatient_worker(tmp_path: Path) -> AsyncIterator[Worker]:
+    """Its own embedded node whose transaction waits give up after 1 s."""
+    worker = await sandbox(backend="embedded", home=tmp_path / "impatient", block_time_ms=20, wait_timeout_s=1.0)
+    yield worker
+    await worker.close()
+
+
+async def test_pending_yield_reports_started_times_out_and_fast_forward_resolves(
+    impatient_worker: Worker, kv_wasm: bytes
+) -> None:
+    worker = impatient_worker
+    contract = await worker.dev_deploy(kv_wasm)
+    pending = await contract.call("wait").gas(100 * 10**12).transact_async()
+    with pytest.raises(RpcCallError) as caught:
+        await worker.rpc.call(
+            "tx", {"tx_hash": pending.tx_hash, "sender_account_id": contract.id, "wait_until": "EXECUTED_OPTIMISTIC"}
+        )
+    assert caught.value.cause_name == "TIMEOUT_ERROR"
+    assert caught.value.http_status == 408
+    assert (await pending.status())["status"] == "Started"
+    assert not await pending.is_done()
+
+    await worker.fast_forward(201)
+    result = await pending.wait("FINAL", timeout_s=10)
+    assert result.json() == "resumed"  # the callback ran after the yield timed out
+
+
+async def test_send_tx_times_out_when_no_block_comes(tmp_path: Path) -> None:
+    """A node whose next block is an hour away: INCLUDED can never be reached, so send_tx gives TIMEOUT_ERROR."""
+    worker = await sandbox(backend="embedded", home=tmp_path / "stalled", block_time_ms=3_600_000, wait_timeout_s=0.5)
+    try:
+        root = worker.root_account()
+        key = await worker.view_access_key(root.id, str(root.public_key))
+        block_hash = base58.b58decode((await worker.view_block())["header"]["hash"])
+        raw = sign_transaction(root.id, root.secret_key, None, key["nonce"] + 1, root.id, block_hash, [Transfer(1)])
+        with pytest.raises(RpcCallError) as caught:
+            await worker.rpc.call(
+                "send_tx", {"signed_tx_base64": base64.b64encode(raw).decode(), "wait_until": "INCLUDED"}
+            )
+        assert caught.value.cause_name == "TIMEOUT_ERROR"
+        assert caught.value.data == "Timeout"
+        assert (await worker.status())["chain_id"]
+    finally:
+        await worker.close()
+
+
+async def test_patch_state_and_fast_forward(worker: Worker, kv_wasm: bytes) -> None:
+    contract = await worker.dev_deploy(kv_wasm)
+    await worker.patch_state(contract.id, b"k", json.dumps({"patched": True}).encode())
+    assert (await contract.view("get")).json() == {"patched": True}
+    before = await worker.block_height()
+    await worker.fast_forward(50)
+    assert await worker.block_height() >= before + 50
+
+
+async def test_state_survives_restart(tmp_path: Path) -> None:
+    home = tmp_path / "persistent"
+    worker = await sandbox(backend="embedded", home=home, block_time_ms=20)
+    account = await worker.dev_create_account(initial_balance=3 * NEAR)
+    root_key = str(worker.root_account().public_key)
+    height = await worker.block_height()
+    await worker.close()
+
+    worker = await sandbox(backend="embedded", home=home, block_time_ms=20)
+    try:
+        assert str(worker.root_account().public_key) == root_key
+        assert int((await worker.view_account(account.id))["amount"]) == 3 * NEAR
+        assert await worker.block_height() >= height
+        again = worker.account(account.id, account.secret_key)
+        assert (await again.transfer_near("test.near", 1)).is_success  # its key and nonce survived too
+    finally:
+        await worker.close()

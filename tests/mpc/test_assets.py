@@ -1,0 +1,124 @@
+"""Encrypted asset store: take-once semantics, crash safety, concurrency and encryption at rest."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import threading
+from pathlib import Path
+
+import pytest
+
+from mpc_service.assets import (
+    AssetCorrupted, AssetId, AssetKind, AssetNotFound, AssetStore, AssetStoreError, new_asset_id,
+)
+from mpc_service.secret import SecretBytes
+
+
+def test_take_owned_returns_value_once(db_path: Path, storage_secret: SecretBytes) -> None:
+    store = AssetStore(db_path, storage_secret)
+    aid = new_asset_id(3)
+    store.put(AssetKind.TRIPLE, aid, 3, b"triple-secret")
+    assert store.count(AssetKind.TRIPLE) == 1
+    taken = store.take_owned(AssetKind.TRIPLE, aid)
+    assert taken.value.expose() == b"triple-secret" and taken.owner == 3
+    assert "triple-secret" not in repr(taken)
+    with pytest.raises(AssetNotFound):
+        store.take_owned(AssetKind.TRIPLE, aid)
+    assert store.count(AssetKind.TRIPLE) == 0
+
+
+def test_taken_asset_is_gone_after_reopen(db_path: Path, storage_secret: SecretBytes) -> None:
+    store = AssetStore(db_path, storage_secret)
+    ids = [new_asset_id(1) for _ in range(3)]
+    for i, aid in enumerate(ids):
+        store.put(AssetKind.PRESIGNATURE, aid, 1, b"p%d" % i)
+    store.take_owned(AssetKind.PRESIGNATURE, ids[1])
+    # Simulate a crash: the connection is dropped without close().
+    del store
+    reopened = AssetStore(db_path, storage_secret)
+    assert reopened.count(AssetKind.PRESIGNATURE) == 2
+    with pytest.raises(AssetNotFound):
+        reopened.take_owned(AssetKind.PRESIGNATURE, ids[1])
+    assert reopened.take_owned(AssetKind.PRESIGNATURE, ids[2]).value.expose() == b"p2"
+
+
+def test_no_double_take_across_connections(db_path: Path, storage_secret: SecretBytes) -> None:
+    writer = AssetStore(db_path, storage_secret)
+    ids = [new_asset_id(0) for _ in range(200)]
+    for aid in ids:
+        writer.put(AssetKind.TRIPLE, aid, 0, aid.encode())
+    stores = [AssetStore(db_path, storage_secret) for _ in range(2)]
+    taken: list[list[str]] = [[], []]
+
+    def worker(n: int) -> None:
+        for aid in ids:
+            try:
+                taken[n].append(stores[n].take_owned(AssetKind.TRIPLE, aid).value.expose().decode())
+            except AssetNotFound:
+                pass
+
+    threads = [threading.Thread(target=worker, args=(n,)) for n in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(taken[0] + taken[1]) == sorted(ids)
+    assert not set(taken[0]) & set(taken[1])
+
+
+def test_take_oldest_by_owner_and_owner_counts(db_path: Path, storage_secret: SecretBytes) -> None:
+    store = AssetStore(db_path, storage_secret)
+    first, second, other = new_asset_id(1), new_asset_id(1), new_asset_id(2)
+    store.put(AssetKind.PRESIGNATURE, first, 1, b"a")
+    store.put(AssetKind.PRESIGNATURE, second, 1, b"b")
+    store.put(AssetKind.PRESIGNATURE, other, 2, b"c")
+    assert store.owners(AssetKind.PRESIGNATURE) == {1: 2, 2: 1}
+    assert store.count(AssetKind.PRESIGNATURE, owner=1) == 2
+    got = store.take_oldest_owned_by(AssetKind.PRESIGNATURE, 1)
+    assert got is not None and got.id == first
+    assert store.discard_owned_by(AssetKind.PRESIGNATURE, {2}) == 1
+    assert store.counts() == {"triple": 0, "presignature": 1}
+    assert store.take_oldest_owned_by(AssetKind.PRESIGNATURE, 2) is None
+
+
+def test_values_encrypted_on_disk(db_path: Path, storage_secret: SecretBytes) -> None:
+    store = AssetStore(db_path, storage_secret)
+    marker = b"PLAINTEXT-MARKER-" + os.urandom(8).hex().encode()
+    store.put(AssetKind.TRIPLE, AssetId("t1"), 0, marker * 4)
+    store.put_key_share(0, 1, marker + b"-share")
+    store.close()
+    blob = b"".join(p.read_bytes() for p in db_path.parent.iterdir() if p.name.startswith(db_path.name))
+    assert marker not in blob
+    assert storage_secret.expose() not in blob
+
+
+def test_wrong_secret_or_moved_row_fails_authentication(db_path: Path, storage_secret: SecretBytes) -> None:
+    store = AssetStore(db_path, storage_secret)
+    store.put(AssetKind.TRIPLE, AssetId("a"), 0, b"x")
+    store.put(AssetKind.TRIPLE, AssetId("b"), 0, b"y")
+    store.close()
+    with pytest.raises(AssetCorrupted, match="does not match"):
+        AssetStore(db_path, SecretBytes(os.urandom(32)))
+    assert AssetStore(db_path, storage_secret).count(AssetKind.TRIPLE) == 2  # nothing lost
+    raw = sqlite3.connect(db_path)
+    raw.execute("UPDATE assets SET owner = 5 WHERE id = 'b'")
+    raw.commit()
+    raw.close()
+    with pytest.raises(AssetCorrupted):
+        AssetStore(db_path, storage_secret).take_owned(AssetKind.TRIPLE, AssetId("b"))
+
+
+def test_key_shares_latest_epoch_and_duplicates(db_path: Path, storage_secret: SecretBytes) -> None:
+    store = AssetStore(db_path, storage_secret)
+    with pytest.raises(AssetNotFound):
+        store.key_share(0)
+    store.put_key_share(0, 1, b"old")
+    store.put_key_share(0, 2, b"new")
+    epoch, share = store.key_share(0)
+    assert epoch == 2 and share.expose() == b"new"
+    assert store.key_share(0, 1)[1].expose() == b"old"
+    store.put(AssetKind.TRIPLE, AssetId("dup"), 0, b"1")
+    with pytest.raises(AssetStoreError, match="already exists"):
+        store.put(AssetKind.TRIPLE, AssetId("dup"), 0, b"2")
+    assert store.take_owned(AssetKind.TRIPLE, AssetId("dup")).value.expose() == b"1"
