@@ -27,11 +27,14 @@ __all__ = [
     "P2wpkhSpend",
     "SignedBitcoinTransaction",
     "TxOutput",
+    "segwit_script_pubkey",
     "verify_with_bitcoin_kernel",
 ]
 
 SIGHASH_ALL = 1
 _MAX_SATOSHI = 21_000_000 * 100_000_000
+_BECH32_CONST = 1  # BIP-173 checksum constant (witness v0)
+_BECH32M_CONST = 0x2BC830A3  # BIP-350 checksum constant (witness v1..v16)
 
 
 def _sha256d(data: bytes) -> bytes:
@@ -109,12 +112,8 @@ class TxOutput:
 
     @classmethod
     def to_address(cls, address: str, value_sat: int, network: BitcoinNetwork) -> TxOutput:
-        """Pay `value_sat` to a segwit (bech32/bech32m) address on `network`."""
-        version, program = bech32.decode(network.value, address)
-        if version is None or program is None:
-            raise TransactionError(f"not a segwit address on {network.name.lower()}: {address!r}")
-        opcode = 0 if version == 0 else 0x50 + version
-        return cls(value_sat, bytes([opcode]) + _push(bytes(program)))
+        """Pay `value_sat` to a segwit address on `network` (v0 bech32, v1+ such as taproot bech32m)."""
+        return cls(value_sat, segwit_script_pubkey(address, network))
 
     def serialize(self) -> bytes:
         return struct.pack("<q", self.value_sat) + _push(self.script_pubkey)
@@ -141,8 +140,14 @@ class P2wpkhSpend:
     locktime: int = 0
 
     def __post_init__(self) -> None:
+        object.__setattr__(self, "inputs", tuple(self.inputs))
+        object.__setattr__(self, "outputs", tuple(self.outputs))
         if not self.inputs or not self.outputs:
             raise TransactionError("a transaction needs at least one input and one output")
+        if not -(2**31) <= self.version < 2**31:
+            raise TransactionError(f"version out of int32 range: {self.version}")
+        if not 0 <= self.locktime <= 0xFFFFFFFF:
+            raise TransactionError(f"locktime out of range: {self.locktime}")
         if len({i.outpoint for i in self.inputs}) != len(self.inputs):
             raise TransactionError("the same outpoint is spent twice")
         fee = sum(i.value_sat for i in self.inputs) - sum(o.value_sat for o in self.outputs)
@@ -153,12 +158,19 @@ class P2wpkhSpend:
     def fee_sat(self) -> int:
         return sum(i.value_sat for i in self.inputs) - sum(o.value_sat for o in self.outputs)
 
+    @property
+    def spent_outputs(self) -> tuple[TxOutput, ...]:
+        """The outputs this spend claims to consume (value and script), in input order."""
+        return tuple(TxOutput(i.value_sat, i.script_pubkey) for i in self.inputs)
+
     def hashes_to_sign(self) -> tuple[bytes, ...]:
         """One BIP-143 SIGHASH_ALL digest per input, in input order: the payloads for `sign`."""
         return tuple(self.sighash(index) for index in range(len(self.inputs)))
 
     def sighash(self, index: int) -> bytes:
         """BIP-143 signature hash of input `index`."""
+        if not 0 <= index < len(self.inputs):
+            raise TransactionError(f"no input {index} (the spend has {len(self.inputs)})")
         spent = self.inputs[index]
         hash_prevouts = _sha256d(b"".join(i.outpoint.serialize() for i in self.inputs))
         hash_sequence = _sha256d(b"".join(struct.pack("<I", i.sequence) for i in self.inputs))
@@ -185,6 +197,8 @@ class P2wpkhSpend:
             )
         witnesses = []
         for index, (spent, signature) in enumerate(zip(self.inputs, signatures)):
+            if not isinstance(signature, EcdsaSignature):
+                raise TransactionError(f"signature {index} is not a secp256k1 ECDSA signature")
             low_s = signature.normalized()
             if not low_s.verify(self.sighash(index), spent.public_key):
                 raise TransactionError(f"signature {index} does not verify for input {index} under its key")
@@ -209,8 +223,38 @@ class P2wpkhSpend:
         )
 
 
-def verify_with_bitcoin_kernel(signed: SignedBitcoinTransaction, spend: P2wpkhSpend) -> None:
-    """Verify every input with Bitcoin Core's script interpreter (libbitcoinkernel); raise `TransactionError` on failure.
+def segwit_script_pubkey(address: str, network: BitcoinNetwork) -> bytes:
+    """The scriptPubKey a segwit address on `network` stands for (BIP-173 bech32 for v0, BIP-350 bech32m for v1+).
+
+    Anything else (wrong network, bad checksum or checksum variant, mixed case, bad program length) is a
+    `TransactionError`: money is never sent to a mistyped address.
+    """
+    if address.lower() != address and address.upper() != address:
+        raise TransactionError(f"mixed-case address: {address!r}")
+    text = address.lower()
+    hrp, sep, body = text.rpartition("1")
+    if not sep or len(text) > 90 or hrp != network.value:
+        raise TransactionError(f"not a segwit address on {network.name.lower()}: {address!r}")
+    if len(body) < 7 or any(c not in bech32.CHARSET for c in body):
+        raise TransactionError(f"malformed segwit address: {address!r}")
+    data = [bech32.CHARSET.index(c) for c in body]
+    version = data[0]
+    if version > 16:
+        raise TransactionError(f"invalid witness version {version} in {address!r}")
+    expected = _BECH32_CONST if version == 0 else _BECH32M_CONST
+    if bech32.bech32_polymod(bech32.bech32_hrp_expand(hrp) + data) != expected:
+        variant = "bech32" if version == 0 else "bech32m"
+        raise TransactionError(f"bad {variant} checksum in {address!r}")
+    program = bech32.convertbits(data[1:-6], 5, 8, False)
+    if program is None or not 2 <= len(program) <= 40 or (version == 0 and len(program) not in (20, 32)):
+        raise TransactionError(f"invalid witness program in {address!r}")
+    opcode = 0 if version == 0 else 0x50 + version
+    return bytes([opcode]) + _push(bytes(program))
+
+
+def verify_with_bitcoin_kernel(raw_tx: bytes, spent_outputs: Sequence[TxOutput]) -> None:
+    """Verify every input of `raw_tx` with Bitcoin Core's script interpreter (libbitcoinkernel, all consensus flags)
+    against the outputs it spends, as the chain records them; `TransactionError` names the first failing input.
 
     Needs the optional `py-bitcoinkernel` package (test extra).
     """
@@ -219,12 +263,16 @@ def verify_with_bitcoin_kernel(signed: SignedBitcoinTransaction, spend: P2wpkhSp
     except ImportError as exc:
         raise TransactionError("py-bitcoinkernel is not installed (pip install --pre py-bitcoinkernel)") from exc
     try:
-        tx = pbk.Transaction(signed.raw)
-    except Exception as exc:  # the kernel raises its own error types for undecodable bytes
+        tx = pbk.Transaction(raw_tx)
+    except RuntimeError as exc:  # the binding raises RuntimeError for undecodable bytes
         raise TransactionError(f"libbitcoinkernel cannot decode the transaction: {exc}") from exc
-    spent_outputs = [pbk.TransactionOutput(pbk.ScriptPubkey(i.script_pubkey), i.value_sat) for i in spend.inputs]
-    precomputed = pbk.script.PrecomputedTransactionData(tx, spent_outputs)
-    for index, spent in enumerate(spend.inputs):
+    if bytes(tx) != raw_tx:
+        raise TransactionError("transaction has trailing or non-canonical bytes")
+    if len(tx.inputs) != len(spent_outputs):
+        raise TransactionError(f"{len(tx.inputs)} inputs but {len(spent_outputs)} spent outputs given")
+    kernel_outputs = [pbk.TransactionOutput(pbk.ScriptPubkey(o.script_pubkey), o.value_sat) for o in spent_outputs]
+    precomputed = pbk.script.PrecomputedTransactionData(tx, kernel_outputs)
+    for index, spent in enumerate(spent_outputs):
         try:
             ok = pbk.ScriptPubkey(spent.script_pubkey).verify(
                 spent.value_sat, tx, precomputed, index, pbk.ScriptVerificationFlags.ALL

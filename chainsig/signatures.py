@@ -1,7 +1,8 @@
 """Signatures as the signer contract returns them, and the encodings foreign chains need.
 
 Contract responses (near/mpc):
-  secp256k1: {"scheme":"Secp256k1","big_r":{"affine_point":"<33-byte hex>"},"s":{"scalar":"<32-byte hex>"},"recovery_id":0|1}
+  secp256k1: {"scheme":"Secp256k1","big_r":{"affine_point":"<33-byte hex>"},"s":{"scalar":"<32-byte hex>"},
+              "recovery_id":0|1}
   ed25519:   {"scheme":"Ed25519","signature":[64 ints]}
 """
 

@@ -84,7 +84,12 @@ def derive_public_key(public_key: Point, tweak: bytes) -> Point:
 
 
 def derive_delta(
-    public_key: Point, tweak: bytes, msg_hash: bytes, big_r: Point, participants: Sequence[ParticipantId], entropy: bytes
+    public_key: Point,
+    tweak: bytes,
+    msg_hash: bytes,
+    big_r: Point,
+    participants: Sequence[ParticipantId],
+    entropy: bytes,
 ) -> int:
     """δ binding (X, ε, h, R, participant set, ρ); never zero."""
     if len(entropy) != 32:
@@ -158,7 +163,9 @@ class SignatureShare:
     s: int
 
 
-def rerandomize(presignature: Presignature, *, tweak: bytes, msg_hash: bytes, entropy: bytes) -> RerandomizedPresignature:
+def rerandomize(
+    presignature: Presignature, *, tweak: bytes, msg_hash: bytes, entropy: bytes
+) -> RerandomizedPresignature:
     """Consume a presignature for one request (the presignature's secrets are taken here)."""
     g = SECP256K1
     eps = check_tweak(tweak)

@@ -7,7 +7,7 @@
           ├── ParticipantSetError      participant lists that are too small, duplicated, or disagree between stages
           ├── ZeroOrIdentityError      a zero scalar or the identity point where neither is allowed
           ├── PayloadRangeError        an ECDSA payload (message hash) that is zero or not below the group order
-          ├── CommitmentMismatchError  a revealed value that does not open its hash commitment, or an echo that disagrees
+          ├── CommitmentMismatchError  a revealed value that does not open its hash commitment, or a differing echo
           ├── BadProofError            a Schnorr or DLEQ proof that does not verify
           ├── BadShareError            a private or opened share that is inconsistent with its public commitment
           ├── BadSignatureError        an aggregated signature that does not verify (no single culprit found)

@@ -20,8 +20,10 @@ import nacl.exceptions
 import nacl.signing
 
 from .errors import (
+    AssetConsumedError,
     BadShareError,
     BadSignatureError,
+    CommitmentMismatchError,
     ParticipantSetError,
     PayloadRangeError,
     ZeroOrIdentityError,
@@ -40,11 +42,15 @@ __all__ = [
     "NoncePair",
     "SigningCommitments",
     "SigningNonces",
+    "binding_factor_inputs",
     "binding_factors",
+    "challenge",
+    "commitment_list_digest",
     "frost_aggregate",
     "frost_commit",
     "frost_sign",
     "frost_sign_share",
+    "group_commitment",
     "nonce_generate",
     "tweak_scalar",
     "tweaked_public_key",
@@ -161,28 +167,41 @@ def _ordered(commitments: Mapping[ParticipantId, SigningCommitments]) -> list[Si
     return out
 
 
-def binding_factors(
+def binding_factor_inputs(
     group_public_key: Point, commitments: Mapping[ParticipantId, SigningCommitments], message: bytes
-) -> dict[ParticipantId, int]:
-    """RFC 9591 §4.4 compute_binding_factors."""
+) -> dict[ParticipantId, bytes]:
+    """RFC 9591 §4.4 binding_factor_input per participant: PK ‖ H4(msg) ‖ H5(encoded commitments) ‖ identifier."""
     ordered = _ordered(commitments)
     encoded = b"".join(_G.encode_scalar(eval_point(c.participant)) + c.hiding + c.binding for c in ordered)
     prefix = group_public_key + _h4(message) + _h5(encoded)
-    return {c.participant: _h1(prefix + _G.encode_scalar(eval_point(c.participant))) for c in ordered}
+    return {c.participant: prefix + _G.encode_scalar(eval_point(c.participant)) for c in ordered}
 
 
-def _group_commitment(commitments: Mapping[ParticipantId, SigningCommitments], rho: Mapping[ParticipantId, int]) -> Point:
+def binding_factors(
+    group_public_key: Point, commitments: Mapping[ParticipantId, SigningCommitments], message: bytes
+) -> dict[ParticipantId, int]:
+    """RFC 9591 §4.4 compute_binding_factors: ρ_i = H1(binding_factor_input_i)."""
+    return {p: _h1(data) for p, data in binding_factor_inputs(group_public_key, commitments, message).items()}
+
+
+def group_commitment(
+    commitments: Mapping[ParticipantId, SigningCommitments], rho: Mapping[ParticipantId, int]
+) -> Point:
     """RFC 9591 §4.5: R = Σ D_i + ρ_i·E_i."""
     return _G.sum(_G.add(c.hiding, _G.mul(c.binding, rho[p])) for p, c in commitments.items())
 
 
-def _challenge(big_r: Point, public_key: Point, message: bytes) -> int:
+def challenge(big_r: Point, public_key: Point, message: bytes) -> int:
     """RFC 9591 §4.6: H2(R ‖ PK ‖ msg)."""
     return _h2(big_r + public_key + message)
 
 
-def _check_set(keygen_output: KeygenOutput, commitments: Mapping[ParticipantId, SigningCommitments]) -> tuple[ParticipantId, ...]:
-    ps = check_participants(_G, list(commitments), me=keygen_output.me, threshold=keygen_output.threshold, phase="frost")
+def _check_set(
+    keygen_output: KeygenOutput, commitments: Mapping[ParticipantId, SigningCommitments]
+) -> tuple[ParticipantId, ...]:
+    ps = check_participants(
+        _G, list(commitments), me=keygen_output.me, threshold=keygen_output.threshold, phase="frost"
+    )
     if not set(ps) <= set(keygen_output.participants):
         raise ParticipantSetError("signers must hold key shares", phase="frost")
     return ps
@@ -203,8 +222,8 @@ def frost_sign_share(
     eps = tweak_scalar(tweak)
     pk = tweaked_public_key(keygen_output.public_key, tweak)
     rho = binding_factors(pk, commitments, message)
-    big_r = _group_commitment(commitments, rho)
-    c = _challenge(big_r, pk, message)
+    big_r = group_commitment(commitments, rho)
+    c = challenge(big_r, pk, message)
     lam = lagrange_at_zero(_G, ps, me)
     pair = nonces.take()
     sk = (keygen_output.private_share.expose() + eps) % _L
@@ -222,8 +241,10 @@ def verify_signature_share(
     ps = tuple(sorted(commitments))
     pk = tweaked_public_key(keygen_output.public_key, tweak)
     rho = binding_factors(pk, commitments, message)
-    c = _challenge(_group_commitment(commitments, rho), pk, message)
+    c = challenge(group_commitment(commitments, rho), pk, message)
     j = share.participant
+    if j not in commitments:
+        return False
     comm = commitments[j]
     vs = _G.add(keygen_output.verification_share(j), _G.base_mul(tweak_scalar(tweak)))
     lam = lagrange_at_zero(_G, ps, j)
@@ -244,7 +265,7 @@ def frost_aggregate(
         raise ParticipantSetError("need exactly one share per committed participant", phase="frost/aggregate")
     pk = tweaked_public_key(keygen_output.public_key, tweak)
     rho = binding_factors(pk, commitments, message)
-    big_r = _group_commitment(commitments, rho)
+    big_r = group_commitment(commitments, rho)
     z = sum(s.z for s in shares.values()) % _L
     signature = big_r + _G.encode_scalar(z)
     try:
@@ -262,6 +283,14 @@ def _encode_commitments(c: SigningCommitments) -> bytes:
     return Writer().point(c.hiding).point(c.binding).finish()
 
 
+def commitment_list_digest(commitments: Mapping[ParticipantId, SigningCommitments]) -> bytes:
+    """32 bytes naming the commitment list a signer used (sent with its share so views can be compared)."""
+    h = hashlib.sha512(CONTEXT_STRING + b"chainsig-py/commitment-list")
+    for c in _ordered(commitments):
+        h.update(c.participant.to_bytes(4, "big") + c.hiding + c.binding)
+    return h.digest()[:32]
+
+
 def frost_sign(
     keygen_output: KeygenOutput,
     participants: Sequence[int],
@@ -273,14 +302,26 @@ def frost_sign(
     preprocessed: tuple[SigningNonces, Mapping[ParticipantId, SigningCommitments]] | None = None,
 ) -> Protocol[bytes | None]:
     """FROST signing as a protocol: round 0 broadcasts commitments (skipped when ``preprocessed`` gives my nonces and
-    everyone's commitments), round 1 sends shares to ``coordinator``, whose result is the signature; others get None."""
+    everyone's commitments), round 1 sends shares to ``coordinator``, whose result is the signature; others get None.
+
+    Each share travels with the digest of the commitment list its signer used; a coordinator whose list differs
+    aborts with ``CommitmentMismatchError`` (someone equivocated in round 0) instead of blaming an honest signer."""
     me = keygen_output.me
     ps = check_participants(_G, participants, me=me, threshold=keygen_output.threshold, phase="frost")
     if coordinator not in ps:
         raise ParticipantSetError(f"coordinator {coordinator} is not a participant", phase="frost")
+    if not set(ps) <= set(keygen_output.participants):
+        raise ParticipantSetError("signers must hold key shares", phase="frost")
     tweak_scalar(tweak)
-    if preprocessed is not None and set(preprocessed[1]) != set(ps):
-        raise ParticipantSetError("preprocessed commitments are for another participant set", phase="frost")
+    if preprocessed is not None:
+        pre_nonces, pre_commitments = preprocessed
+        if set(pre_commitments) != set(ps):
+            raise ParticipantSetError("preprocessed commitments are for another participant set", phase="frost")
+        if pre_commitments[me] != pre_nonces.commitments:
+            raise ParticipantSetError("my preprocessed commitments are not the ones of my nonces", phase="frost")
+        _ordered(pre_commitments)
+        if pre_nonces.secrets.consumed:
+            raise AssetConsumedError("FROST nonces were already used", phase="frost")
 
     def body(ch: Channel) -> ProtocolBody[bytes | None]:
         others = frozenset(ch.others)
@@ -289,22 +330,30 @@ def frost_sign(
             ch.broadcast(0, _encode_commitments(nonces.commitments))
             got = yield Receive(0, others)
             commitments = {me: nonces.commitments}
-            for j, payload in got.items():
-                r = Reader(payload, j)
+            for j in sorted(got):
+                r = Reader(got[j], j)
                 commitments[j] = SigningCommitments(j, r.point(_G), r.point(_G))
                 r.finish()
         else:
             nonces, commitments = preprocessed[0], dict(preprocessed[1])
         share = frost_sign_share(keygen_output, nonces, commitments, message, tweak)
+        digest = commitment_list_digest(commitments)
         if me != coordinator:
-            ch.send_private(1, coordinator, Writer().scalar(_G, share.z).finish())
+            ch.send_private(1, coordinator, Writer().scalar(_G, share.z).blob(digest).finish())
             return None
         got = yield Receive(1, others)
         shares = {me: share}
-        for j, payload in got.items():
-            r = Reader(payload, j)
-            shares[j] = FrostSignatureShare(j, r.scalar(_G))
+        for j in sorted(got):
+            r = Reader(got[j], j)
+            z = r.scalar(_G)
+            theirs = r.blob(32)
             r.finish()
+            if theirs != digest:
+                raise CommitmentMismatchError(
+                    f"participant {j} signed over a different round-0 commitment list (inconsistent broadcast)",
+                    phase="frost/aggregate",
+                )
+            shares[j] = FrostSignatureShare(j, z)
         return frost_aggregate(keygen_output, commitments, message, tweak, shares)
 
     return Protocol("frost-sign", ps, me, 2, body)

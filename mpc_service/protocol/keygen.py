@@ -6,8 +6,11 @@ Rounds (t-of-n, any group):
 1. confirm: broadcast the hash of every participant's commitment (echo); all must agree.
 2. reveal:  broadcast F_i, the opening, and a Schnorr proof of knowledge of f_i(0) bound to (sid, i);
 3. shares:  send f_i(j) privately to each j (the transport encrypts and authenticates peer links).
+4. success: after checking degrees, openings, proofs and x_ij·G = F_j(j), broadcast a hash of the resulting public
+            data (NEAR's PedPop+ final round); nobody outputs a key before every participant confirmed the same data,
+            so a participant that received a bad share stops everyone instead of leaving the others with a key.
 
-Each participant checks degrees, openings, proofs and x_ij·G = F_j(j), then outputs x_i = Σ_j f_j(i) and X = Σ_j F_j(0).
+The output is x_i = Σ_j f_j(i) and X = Σ_j F_j(0).
 """
 from __future__ import annotations
 
@@ -143,6 +146,19 @@ def keygen(
             raise ZeroOrIdentityError("the generated public key is the identity", phase="keygen")
         if share == 0:
             raise ZeroOrIdentityError("the generated private share is zero", phase="keygen")
+
+        # Round 4: success (everyone verified its shares and holds the same public data).
+        success_t = Transcript(b"keygen/success").append(b"confirm", confirm)
+        success = success_t.append(b"commitments", _encode_commitments(commitments)).digest()
+        ch.broadcast(4, Writer().blob(success).finish())
+        got = yield Receive(4, others)
+        for j in sorted(got):
+            r = Reader(got[j], j)
+            theirs = r.blob(64)
+            r.finish()
+            if theirs != success:
+                raise CommitmentMismatchError("success message disagrees on the public key data", culprit=j,
+                                              phase="keygen/success")
         return KeygenOutput(group, me, SecretScalar(share), commitments[0], ps, threshold, commitments)
 
-    return Protocol("keygen", ps, me, 4, body)
+    return Protocol("keygen", ps, me, 5, body)

@@ -10,7 +10,14 @@ from dataclasses import dataclass
 from .groups import Group, Point, RandomSource
 from .types import ParticipantId
 
-__all__ = ["Polynomial", "add_commitments", "eval_commitment", "eval_point", "lagrange_at_zero", "lagrange_coefficients"]
+__all__ = [
+    "Polynomial",
+    "add_commitments",
+    "eval_commitment",
+    "eval_point",
+    "lagrange_at_zero",
+    "lagrange_coefficients",
+]
 
 
 def eval_point(participant: ParticipantId) -> int:

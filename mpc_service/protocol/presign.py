@@ -63,7 +63,11 @@ class Presignature:
         g = SECP256K1
         alpha, beta, x_c, a_c, c_c = self.sigma_parts
         x = eval_point(j)
-        parts = [g.mul(eval_commitment(g, x_c, x), alpha), g.mul(eval_commitment(g, a_c, x), -beta), eval_commitment(g, c_c, x)]
+        parts = [
+            g.mul(eval_commitment(g, x_c, x), alpha),
+            g.mul(eval_commitment(g, a_c, x), -beta),
+            eval_commitment(g, c_c, x),
+        ]
         return g.sum(parts)
 
 

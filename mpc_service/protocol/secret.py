@@ -1,6 +1,7 @@
 """Wrappers that keep secret scalars out of reprs and logs, and make single-use secrets single-use.
 
-Python integers are not constant-time; timing side channels on scalar arithmetic are an accepted risk (docs/protocol.md).
+Python integers are not constant-time; timing side channels on scalar arithmetic are an accepted risk
+(docs/protocol.md).
 """
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ T = TypeVar("T")
 
 
 class SecretScalar:
-    """A secret scalar (an int mod the group order). ``repr``/``str`` print ``<redacted>``; read it with ``expose()``."""
+    """A secret scalar (an int mod the group order); ``repr``/``str`` print ``<redacted>``, ``expose()`` reads it."""
 
     __slots__ = ("_value",)
 

@@ -5,7 +5,8 @@ corrupting at most t−1 of n parties with n ≥ 2t−1; malicious behaviour is 
 (no guaranteed output). Construction (BGW-style multiplication with Feldman-verified resharing):
 
 0. commit:  each party i hashes its Feldman commitments to random degree-(t−1) polynomials f_i^a, f_i^b (per triple);
-1. reveal:  echo of all hash commitments + the commitments and openings (broadcast), shares f_i^a(j), f_i^b(j) (private);
+1. reveal:  echo of all hash commitments + the commitments and openings (broadcast),
+            shares f_i^a(j), f_i^b(j) (private);
    everyone checks the shares against the commitments; a = Σ f_i^a(0), b = Σ f_i^b(0);
 2. reshare: party j reshares its product point a_j·b_j (on the degree-2t−2 product polynomial) with a fresh
    degree-(t−1) polynomial g_j, broadcasting G_j = g_j·G and a DLEQ proof that G_j(0) = a_j·B_j where B_j = b_j·G

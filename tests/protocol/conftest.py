@@ -23,7 +23,9 @@ PARTICIPANTS = [ParticipantId(i) for i in range(5)]
 THRESHOLD = 3
 
 
-def run_keygen(group_name: str, participants: list[ParticipantId], threshold: int, seed: int) -> dict[ParticipantId, KeygenOutput]:
+def run_keygen(
+    group_name: str, participants: list[ParticipantId], threshold: int, seed: int
+) -> dict[ParticipantId, KeygenOutput]:
     group = SECP256K1 if group_name == "secp256k1" else ED25519
     rng = random.Random(seed)
     return run_protocols({p: keygen(group, participants, p, threshold, b"test-keygen", rng) for p in participants})
@@ -50,7 +52,8 @@ def make_triples() -> TripleFactory:
     def make(count: int) -> dict[ParticipantId, list[Triple]]:
         rng = random.Random(1000 + next(counter))
         gen = HonestMajorityTripleGenerator()
-        return run_protocols({p: gen.generate(PARTICIPANTS, p, THRESHOLD, b"test-triples", count, rng) for p in PARTICIPANTS})
+        instances = {p: gen.generate(PARTICIPANTS, p, THRESHOLD, b"test-triples", count, rng) for p in PARTICIPANTS}
+        return run_protocols(instances)
 
     return make
 

@@ -19,7 +19,9 @@ def bump_scalar_at(group: Group, data: bytes, offset: int) -> bytes:
     return data[:offset] + group.encode_scalar(k + 1) + data[offset + 32 :]
 
 
-def tamper_last_scalar(group: Group, culprit: ParticipantId, round_: int, victim: ParticipantId | None = None) -> Tamper:
+def tamper_last_scalar(
+    group: Group, culprit: ParticipantId, round_: int, victim: ParticipantId | None = None
+) -> Tamper:
     """``culprit`` adds 1 to the last scalar of its ``round_`` message (to ``victim`` only, or to everyone)."""
 
     def tamper(sender: ParticipantId, to: ParticipantId, data: bytes) -> bytes:

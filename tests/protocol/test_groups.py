@@ -5,14 +5,14 @@ import random
 
 import coincurve
 import nacl.bindings
+import nacl.exceptions
 import pytest
 
-from mpc_service.protocol.errors import MalformedMessageError, ZeroOrIdentityError
+from mpc_service.protocol.errors import AssetConsumedError, MalformedMessageError, ZeroOrIdentityError
 from mpc_service.protocol.groups import ED25519, SECP256K1, Group
 from mpc_service.protocol.polynomial import Polynomial, eval_commitment, eval_point, lagrange_coefficients
 from mpc_service.protocol.proofs import prove_dleq, prove_schnorr, verify_dleq, verify_schnorr
 from mpc_service.protocol.secret import SecretScalar, SingleUse
-from mpc_service.protocol.errors import AssetConsumedError
 from mpc_service.protocol.transcript import Transcript, commit, open_commitment
 from mpc_service.protocol.types import ParticipantId
 
@@ -57,7 +57,7 @@ def test_libraries_really_refuse_the_identity() -> None:
     p = SECP256K1.base_mul(3)
     with pytest.raises(ValueError):
         coincurve.PublicKey.combine_keys([coincurve.PublicKey(p), coincurve.PublicKey(SECP256K1.neg(p))])
-    with pytest.raises(Exception):
+    with pytest.raises(nacl.exceptions.CryptoError):
         nacl.bindings.crypto_scalarmult_ed25519_base_noclamp(bytes(32))
 
 

@@ -6,7 +6,7 @@ import random
 
 import pytest
 
-from mpc_service.protocol import ED25519, SECP256K1, KeygenOutput, ParticipantId, keygen, run_protocols
+from mpc_service.protocol import ED25519, SECP256K1, Done, KeygenOutput, ParticipantId, Send, keygen, run_protocols
 from mpc_service.protocol.errors import (
     BadProofError,
     BadShareError,
@@ -150,3 +150,47 @@ def test_state_machine_refuses_bad_envelopes_without_changing_state() -> None:
     assert bad.value.culprit == P(1)
     with pytest.raises(ProtocolAbortedError):
         inst.poke()
+
+
+def test_nobody_outputs_a_key_when_one_participant_got_a_bad_share() -> None:
+    """The victim of a bad private share never sends its success message, so no other participant finishes."""
+    rng = random.Random(8)
+    ps = [P(0), P(1), P(2), P(3)]
+    instances = {p: keygen(SECP256K1, ps, p, 3, b"sid", rng) for p in ps}
+    tamper = tamper_last_scalar(SECP256K1, P(1), 3, victim=P(2))
+    finished: set[ParticipantId] = set()
+    failed: dict[ParticipantId, BadShareError] = {}
+    for _ in range(10):  # drive by hand so one party's failure does not stop the others
+        outbox = []
+        for p, inst in instances.items():
+            if p in finished or p in failed:
+                continue
+            try:
+                action = inst.poke()
+            except BadShareError as exc:
+                failed[p] = exc
+                continue
+            if isinstance(action, Send):
+                outbox += [(p, m) for m in action.messages]
+            elif isinstance(action, Done):
+                finished.add(p)
+        for sender, m in outbox:
+            for to in ([m.to] if m.to is not None else [q for q in ps if q != sender]):
+                if to not in failed and to not in finished:
+                    instances[to].message(sender, tamper(sender, to, m.data))
+    assert set(failed) == {P(2)} and failed[P(2)].culprit == P(1)
+    assert not finished, "no participant may output a key the victim could not verify"
+
+
+def test_disagreeing_success_message_names_the_sender() -> None:
+    with pytest.raises(CommitmentMismatchError) as info:
+        _run(ED25519, 3, 2, seed=4, tamper=tamper_byte(P(1), 4, 2 + 4 + 3))
+    assert info.value.culprit == P(1)
+
+
+def test_driver_reports_per_party_compute_time() -> None:
+    rng = random.Random(12)
+    ps = [P(0), P(1), P(2)]
+    timings: dict[ParticipantId, float] = {}
+    run_protocols({p: keygen(ED25519, ps, p, 2, b"sid", rng) for p in ps}, timings=timings)
+    assert set(timings) == set(ps) and all(t > 0 for t in timings.values())

@@ -23,24 +23,25 @@ RECIPIENT = "0x0513cb2E7ED8B3c9A2ac54CDcaCa32520b0B7311"
 
 @pytest.fixture
 def derived(root_secret: SecretScalar) -> tuple[SecretScalar, str]:
-    """The derived secret (held locally in place of the MPC network) and the address derived from the root *public* key."""
+    """The derived secret (held locally in place of the MPC network) and the address derived from the root *public*
+    key."""
     secret = derive_secp256k1_secret(root_secret, PREDECESSOR, PATH)
     address = ethereum_address(derive_secp256k1_public_key(public_key_of(root_secret), PREDECESSOR, PATH))
     return secret, address
 
 
 def _eip1559(**overrides: Any) -> Eip1559Transaction:
-    fields: dict[str, Any] = dict(
-        chain_id=1,
-        nonce=7,
-        max_priority_fee_per_gas_wei=2 * 10**9,
-        max_fee_per_gas_wei=30 * 10**9,
-        gas_limit=60_000,
-        to=RECIPIENT,
-        value_wei=10**15,
-        data=bytes.fromhex("a9059cbb"),
-        access_list=(AccessListEntry(RECIPIENT, (bytes(31) + b"\x01",)),),
-    )
+    fields: dict[str, Any] = {
+        "chain_id": 1,
+        "nonce": 7,
+        "max_priority_fee_per_gas_wei": 2 * 10**9,
+        "max_fee_per_gas_wei": 30 * 10**9,
+        "gas_limit": 60_000,
+        "to": RECIPIENT,
+        "value_wei": 10**15,
+        "data": bytes.fromhex("a9059cbb"),
+        "access_list": (AccessListEntry(RECIPIENT, (bytes(31) + b"\x01",)),),
+    }
     fields.update(overrides)
     return Eip1559Transaction(**fields)
 
@@ -56,7 +57,9 @@ def _eth_account_dict(tx: Eip1559Transaction) -> dict[str, Any]:
         "to": tx.to,
         "value": tx.value_wei,
         "data": tx.data,
-        "accessList": [{"address": e.address, "storageKeys": ["0x" + k.hex() for k in e.storage_keys]} for e in tx.access_list],
+        "accessList": [
+            {"address": e.address, "storageKeys": ["0x" + k.hex() for k in e.storage_keys]} for e in tx.access_list
+        ],
     }
 
 
@@ -80,7 +83,9 @@ def test_legacy_signed_bytes_match_eth_account(derived: tuple[SecretScalar, str]
     secret, address = derived
     tx = LegacyTransaction(chain_id=chain_id, nonce=1, gas_price_wei=10**9, gas_limit=21_000, to=RECIPIENT, value_wei=5)
     signed = tx.attach_signature(unsafe_sign_hash(secret, tx.hash_to_sign()), expected_sender=address)
-    reference_dict: dict[str, Any] = {"nonce": 1, "gasPrice": 10**9, "gas": 21_000, "to": RECIPIENT, "value": 5, "data": b""}
+    reference_dict: dict[str, Any] = {
+        "nonce": 1, "gasPrice": 10**9, "gas": 21_000, "to": RECIPIENT, "value": 5, "data": b""
+    }
     if chain_id is not None:
         reference_dict["chainId"] = chain_id
     assert signed.raw == bytes(Account.sign_transaction(reference_dict, secret.reveal()).raw_transaction)
