@@ -77,7 +77,7 @@ def _emcc_version() -> str:
     return done.stdout.splitlines()[0].strip()
 
 
-def toolchain_fingerprint() -> str:
+def toolchain_fingerprint(patched: bool = True) -> str:
     """Hash of everything outside the contract sources that shapes the Wasm."""
     digest = hashlib.sha256()
     for part in (
@@ -85,7 +85,7 @@ def toolchain_fingerprint() -> str:
         _package_version("nearc"),
         _package_version("near-sdk-py"),
         _emcc_version(),
-        PATCH_FILE.read_text(),
+        PATCH_FILE.read_text() if patched else "unpatched",
     ):
         digest.update(part.encode())
         digest.update(b"\0")
@@ -134,8 +134,9 @@ def _tail(text: str) -> str:
     return "\n".join(text.splitlines()[-_LOG_TAIL_LINES:])
 
 
-def _prepare_toolchain(root: Path, fingerprint: str) -> Path:
-    """A nearc assets tree whose port carries our patch, with mpy-cross built once. Call under the lock."""
+def _prepare_toolchain(root: Path, fingerprint: str, patched: bool = True) -> Path:
+    """A nearc assets tree whose port carries our patch (unless `patched` is False), with mpy-cross built once.
+    Call under the lock."""
     toolchain = root / f"toolchain-{fingerprint[:16]}"
     ready = toolchain / ".ready"
     if ready.exists():
@@ -154,12 +155,15 @@ def _prepare_toolchain(root: Path, fingerprint: str) -> Path:
             (micropython / "ports" / entry.name).symlink_to(entry)
     port = micropython / "ports" / "webassembly-near"
     shutil.copytree(upstream / "ports" / "webassembly-near", port, ignore=shutil.ignore_patterns("__pycache__"))
-    patched = subprocess.run(
-        ["patch", "-p1", "--forward", "--batch", "-i", str(PATCH_FILE)],
-        cwd=port, capture_output=True, text=True, check=False,
-    )
-    if patched.returncode != 0:
-        raise CompileError(f"could not apply {PATCH_FILE.name} to nearc's port", _tail(patched.stdout + patched.stderr))
+    if patched:
+        applied = subprocess.run(
+            ["patch", "-p1", "--forward", "--batch", "-i", str(PATCH_FILE)],
+            cwd=port, capture_output=True, text=True, check=False,
+        )
+        if applied.returncode != 0:
+            raise CompileError(
+                f"could not apply {PATCH_FILE.name} to nearc's port", _tail(applied.stdout + applied.stderr)
+            )
     made = subprocess.run(
         ["make", "-C", str(micropython / "mpy-cross"), f"BUILD={toolchain / 'mpy-cross'}"],
         capture_output=True, text=True, check=False,
@@ -208,15 +212,16 @@ def _compile(source: Path, toolchain: Path, output: Path) -> None:
         staged.replace(output)
 
 
-def build_contract(source: Path, name: str | None = None) -> Path:
+def build_contract(source: Path, name: str | None = None, *, patched: bool = True) -> Path:
     """Compile a contract (a `.py` file, or a directory with `contract.py`) and return its cached Wasm.
 
-    A second call with unchanged sources and toolchain returns at once. Raises `ToolchainMissingError`
-    (run `make setup`), `ContractSourceError` or `CompileError`.
+    A second call with unchanged sources and toolchain returns at once. `patched=False` builds with nearc's
+    port as shipped (without contract/patches/webassembly-near.patch), for tests that reproduce the hazards
+    the patch fixes. Raises `ToolchainMissingError` (run `make setup`), `ContractSourceError` or `CompileError`.
     """
     source = Path(source).resolve()
-    label = name or (source.stem if source.is_file() else source.name)
-    fingerprint = toolchain_fingerprint()
+    label = (name or (source.stem if source.is_file() else source.name)) + ("" if patched else "-unpatched")
+    fingerprint = toolchain_fingerprint(patched)
     key = hashlib.sha256(f"{fingerprint}:{source_hash(source)}".encode()).hexdigest()
     root = cache_dir()
     output = root / "wasm" / f"{label}-{key[:20]}.wasm"
@@ -225,7 +230,7 @@ def build_contract(source: Path, name: str | None = None) -> Path:
     with _build_lock(root):
         if output.exists():  # another process built it while we waited
             return output
-        toolchain = _prepare_toolchain(root, fingerprint)
+        toolchain = _prepare_toolchain(root, fingerprint, patched)
         _compile(source, toolchain, output)
     return output
 

@@ -3,6 +3,8 @@
     LocalnetError                      root of everything raised by `localnet`
     ├── RpcError(name, info, data)     maps 1:1 to nearcore's JSON-RPC error envelope
     │   ├── UnknownBlock               UNKNOWN_BLOCK
+    │   ├── GarbageCollectedBlock      GARBAGE_COLLECTED_BLOCK (state of a block older than the kept history)
+    │   ├── UnknownEpoch               UNKNOWN_EPOCH
     │   ├── UnknownAccount             UNKNOWN_ACCOUNT
     │   ├── InvalidAccount             INVALID_ACCOUNT
     │   ├── NoContractCode             NO_CONTRACT_CODE
@@ -40,6 +42,14 @@ class RpcError(LocalnetError):
 
 class UnknownBlock(RpcError):
     cause_name = "UNKNOWN_BLOCK"
+
+
+class GarbageCollectedBlock(RpcError):
+    cause_name = "GARBAGE_COLLECTED_BLOCK"
+
+
+class UnknownEpoch(RpcError):
+    cause_name = "UNKNOWN_EPOCH"
 
 
 class UnknownAccount(RpcError):

@@ -7,6 +7,7 @@ the transaction signer (`sign_transaction`, `decode_signed_transaction`) and key
 from localnet.chain.chain import Chain
 from localnet.chain.errors import ChainError, InvalidRequest, MalformedTransaction
 from localnet.chain.keys import InMemorySigner, SecretKey
+from localnet.chain.localnet import Localnet, TxResult, ViewResult
 from localnet.chain.transaction import SignedTransaction, Transaction, decode_signed_transaction, sign_transaction
 
 __all__ = [
@@ -14,10 +15,13 @@ __all__ = [
     "ChainError",
     "InMemorySigner",
     "InvalidRequest",
+    "Localnet",
     "MalformedTransaction",
     "SecretKey",
     "SignedTransaction",
     "Transaction",
+    "TxResult",
+    "ViewResult",
     "decode_signed_transaction",
     "sign_transaction",
 ]

@@ -28,6 +28,7 @@ from localnet.chain.execution import (
     ReceiptExecutor,
     hash_with_index,
 )
+from localnet.chain.history import StateHistory
 from localnet.chain.keys import verify_ed25519
 from localnet.chain.queries import QueryContext, run_query
 from localnet.chain.records import (
@@ -96,6 +97,7 @@ class Chain:
         self.genesis_height: int = self._config["genesis_height"]
         self.root_account: str = self._config["root_account"]
         self.root_public_key = PublicKey.from_string(self._config["root_public_key"])
+        self._history = StateHistory(self.latest_height())
         self._closed = False
 
     @classmethod
@@ -224,8 +226,8 @@ class Chain:
             tx_records[b58(tx_hash)] = {"transaction": view, "receipt_id": b58(receipt.receipt_id)}
         incoming, self._incoming = self._incoming, []
         self._pending, self._pending_hashes = [], set()
-        for receipt in [*local, *incoming]:
-            executor.apply(receipt)
+        for queued in [*local, *incoming]:
+            executor.apply(queued)
         executor.new_yield_timeouts()
         self._incoming = list(work.outgoing)
 
@@ -254,6 +256,7 @@ class Chain:
         block_hash = block["header"]["hash"]
         for record in tx_records.values():
             record["block_hash"] = block_hash
+        self._history.record(height, self.state.undo_log())
         self._store.commit_block(
             state_changes=self.state.take_dirty(),
             block=block,
@@ -309,7 +312,11 @@ class Chain:
     # ---- state ----
     def query(self, params: JSON) -> JSON:
         block = self._resolve_block(params)
-        return run_query(QueryContext(self.state, block["header"]), params)
+        header = block["header"]
+        state = self.state
+        if int(header["height"]) != self.latest_height():
+            state = self._history.state_at(self.state, int(header["height"]), header["hash"])
+        return run_query(QueryContext(state, header), params)
 
     def status(self) -> JSON:
         header = self._head["header"]
@@ -595,6 +602,7 @@ class Chain:
         except (KeyError, ValueError, TypeError) as exc:
             self.state.rollback(checkpoint)
             raise InvalidRequest(f"invalid state record: {exc}") from exc
+        self._history.record(self.latest_height(), self.state.undo_log())
         self._store.commit_block(
             state_changes=self.state.take_dirty(),
             block=None,

@@ -161,14 +161,15 @@ def view_call(
     finally:
         ctx.state.rollback(checkpoint)
     if outcome.error is not None:
-        return b"", list(outcome.logs), f"wasm execution failed with error: {_error_debug(outcome.error.rpc_json)}"
+        debug = outcome.error.debug or _error_debug(outcome.error.rpc_json)
+        return b"", list(outcome.logs), f"wasm execution failed with error: {debug}"
     if outcome.return_data.kind != ReturnKind.VALUE:
         return b"", list(outcome.logs), None
     return bytes(outcome.return_data.value), list(outcome.logs), None
 
 
 def _error_debug(value: Any) -> str:
-    """nearcore prints the error with Rust's Debug: FunctionCallError(ExecutionError("…"))."""
+    """Fallback Debug-like text for errors without a `debug` form."""
     if isinstance(value, dict) and len(value) == 1:
         ((name, inner),) = value.items()
         if isinstance(inner, dict) and inner and all(not isinstance(v, dict) for v in inner.values()):

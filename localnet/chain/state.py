@@ -17,7 +17,7 @@ AnyKey = tuple[str, str] | tuple[str, str, bytes]
 
 def _norm(key: AnyKey) -> StateKey:
     """Accept (kind, account) for per-account singletons (account record, code)."""
-    return key if len(key) == 3 else (key[0], key[1], b"")  # type: ignore[return-value]
+    return key if len(key) == 3 else (key[0], key[1], b"")
 
 # kinds
 ACCOUNT = "account"  # value: records.Account
@@ -82,6 +82,17 @@ class State:
             else:
                 self._entries.pop(key, None)
                 self._by_account.get(key[1], set()).discard(key)
+
+    def undo_log(self) -> dict[StateKey, tuple[bool, Any]]:
+        """For each key changed since the last `take_dirty`: (existed, value) before its first change."""
+        undo: dict[StateKey, tuple[bool, Any]] = {}
+        for key, existed, old in self._journal:
+            undo.setdefault(key, (existed, old))
+        return undo
+
+    def snapshot(self) -> dict[StateKey, Any]:
+        """A shallow copy of every entry (values are immutable or replaced on write, never mutated)."""
+        return dict(self._entries)
 
     def take_dirty(self) -> dict[StateKey, tuple[bool, Any]]:
         """Changed keys since the last call as (present, value); clears the journal."""

@@ -46,7 +46,7 @@ __all__ = [
 
 
 
-class _Enum(bc.Enum):  # type: ignore[misc]
+class _Enum(bc.Enum):
     """borsh-construct's Enum, encoding variant fields shallowly.
 
     borsh-construct 0.1.0 turns a variant into a dict with `attr.asdict(obj)`, which also turns enum values

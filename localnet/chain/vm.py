@@ -64,7 +64,7 @@ class ChainExternal:
         return 0
 
 
-def _failed(context: VMContext, kind: tuple[str, ...], message: str, rpc_json: Any) -> VMOutcome:
+def _failed(context: VMContext, kind: tuple[str, ...], message: str, rpc_json: Any, debug: str) -> VMOutcome:
     return VMOutcome(
         balance=context.account_balance,
         storage_usage=context.storage_usage,
@@ -74,7 +74,7 @@ def _failed(context: VMContext, kind: tuple[str, ...], message: str, rpc_json: A
         logs=[],
         receipts=[],
         yield_resumes=[],
-        error=VMError(kind, message, rpc_json),
+        error=VMError(kind, message, rpc_json, debug),
         aborted_before_execution=True,
     )
 
@@ -87,12 +87,15 @@ def run_function_call(code: bytes | None, method: str, context: VMContext, ext: 
             ("CompilationError", "CodeDoesNotExist"),
             f"cannot find contract code for account {context.current_account_id}",
             {"CompilationError": {"CodeDoesNotExist": {"account_id": context.current_account_id}}},
+            f'CompilationError(CodeDoesNotExist {{ account_id: AccountId("{context.current_account_id}") }})',
         )
     from localnet import runtime  # the VM package; imported lazily so the chain works without contracts
 
     runner = getattr(runtime, "run_function_call", None)
     if runner is None:  # pragma: no cover - only while the VM is being written
-        return _failed(context, ("VMUnavailable",), "the Wasm VM is not available", {"VMUnavailable": None})
+        return _failed(
+            context, ("VMUnavailable",), "the Wasm VM is not available", {"VMUnavailable": None}, "VMUnavailable"
+        )
     try:
         outcome: VMOutcome = runner(code, method, context, ext)
     except CodeLoadError as exc:
@@ -101,5 +104,6 @@ def run_function_call(code: bytes | None, method: str, context: VMContext, ext: 
             ("CompilationError", "PrepareError"),
             str(exc),
             {"CompilationError": {"PrepareError": "Deserialization"}},
+            "CompilationError(PrepareError(Deserialization))",
         )
     return outcome

@@ -40,7 +40,8 @@ def read_validator_key(path: Path) -> ValidatorKey:
     """Read a near-sandbox style key file (also used for the real sandbox's `validator_key.json`)."""
     try:
         data = json.loads(path.read_text())
-        return ValidatorKey(str(data["account_id"]), SecretKey.from_string(str(data["secret_key"])))
+        secret = data["secret_key"] if "secret_key" in data else data["private_key"]  # nearcore accepts both
+        return ValidatorKey(str(data["account_id"]), SecretKey.from_string(str(secret)))
     except (OSError, ValueError, KeyError, TypeError) as exc:
         raise HomeError(f"cannot read validator key {path}: {type(exc).__name__}") from exc
 

@@ -18,10 +18,10 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from localnet.chain.api import ChainService
-from localnet.chain.transaction import decode_signed_transaction
-from localnet.errors import TimeoutError_
+from localnet.errors import TimeoutError_, UnknownAccessKey, UnknownEpoch
 from localnet.rpc import params as p
 from localnet.rpc.envelope import MethodNotFound
+from localnet.rpc.protocol_config import protocol_config
 
 JSON = dict[str, Any]
 Handler = Callable[[Any], Awaitable[Any]]
@@ -82,6 +82,27 @@ def shape(view: JSON, level: str) -> JSON:
     return {**view, "final_execution_status": level}
 
 
+def signer_id_of(signed_tx: bytes) -> str:
+    """The signer of borsh bytes the chain has already accepted: TransactionV0 starts with the signer id
+    (u32 LE length + UTF-8); V1 has a 0x01 tag byte first (a V0 length byte is never 1: ids are >= 2 chars)."""
+    offset = 1 if signed_tx[0] == 1 else 0
+    length = int.from_bytes(signed_tx[offset : offset + 4], "little")
+    return signed_tx[offset + 4 : offset + 4 + length].decode()
+
+
+def legacy_unknown_access_key(request: JSON, error: UnknownAccessKey) -> JSON:
+    """nearcore's `process_query_response` answers an unknown key in `view_access_key` with a *result*
+    `{"error": "access key <pk> does not exist while viewing", "logs": [], block_height, block_hash}`
+    (py-near and near-api-js match on that text), not with an RPC error."""
+    info = error.info or {}
+    return {
+        "error": f"access key {info.get('public_key', request.get('public_key'))} does not exist while viewing",
+        "logs": [],
+        "block_height": info.get("block_height"),
+        "block_hash": info.get("block_hash"),
+    }
+
+
 class RpcMethods:
     """Method table of the node. `dispatch(method, params)` returns the JSON `result` or raises `RpcError`."""
 
@@ -102,6 +123,7 @@ class RpcMethods:
             "tx": self._tx,
             "EXPERIMENTAL_tx_status": self._experimental_tx_status,
             "EXPERIMENTAL_receipt": self._experimental_receipt,
+            "EXPERIMENTAL_protocol_config": self._experimental_protocol_config,
             "sandbox_patch_state": self._sandbox_patch_state,
             "sandbox_fast_forward": self._sandbox_fast_forward,
         }
@@ -130,13 +152,31 @@ class RpcMethods:
         return self.chain.gas_price(p.optional_block_id(params))
 
     async def _validators(self, params: Any) -> Any:
-        return self.chain.validators(p.validators_params(params))
+        request = p.validators_params(params)
+        if request is not None and "block_id" in request:
+            self.chain.block(request)  # UNKNOWN_BLOCK for a block the chain does not have
+        if request is not None and "epoch_id" in request:
+            # One epoch for the whole chain: its id is in every block header.
+            current = self.chain.block({"finality": "final"})["header"]["epoch_id"]
+            if request["epoch_id"] != current:
+                raise UnknownEpoch(
+                    f"Epoch id {request['epoch_id']} is unknown", info={"epoch_id": request["epoch_id"]}
+                )
+        return self.chain.validators(request)
 
     async def _query(self, params: Any) -> Any:
-        return self.chain.query(p.query_params(params))
+        request = p.query_params(params)
+        try:
+            return self.chain.query(request)
+        except UnknownAccessKey as error:
+            return legacy_unknown_access_key(request, error)
 
     async def _experimental_receipt(self, params: Any) -> Any:
         return self.chain.receipt(p.receipt_id_params(params))
+
+    async def _experimental_protocol_config(self, params: Any) -> Any:
+        self.chain.block(p.block_params(params))  # UNKNOWN_BLOCK for an unknown block; the config never changes
+        return protocol_config(self.chain.status())
 
     # ---- transactions ---------------------------------------------------------------------------
     async def _send_tx(self, params: Any) -> Any:
@@ -147,8 +187,7 @@ class RpcMethods:
 
     async def _broadcast_tx_async(self, params: Any) -> Any:
         request = p.send_tx_params(params)
-        decode_signed_transaction(request.signed_tx)
-        return self.chain.submit_transaction(request.signed_tx)
+        return self.chain.submit_transaction(request.signed_tx)  # malformed bytes raise PARSE_ERROR there
 
     async def _tx(self, params: Any) -> Any:
         return await self._status_and_wait(p.tx_status_params(params), with_receipts=False)
@@ -162,8 +201,8 @@ class RpcMethods:
         return await self._wait(request.tx_hash, request.sender_account_id, request.wait_until, with_receipts)
 
     async def _submit_and_wait(self, request: p.SendTx, *, with_receipts: bool) -> JSON:
-        sender = decode_signed_transaction(request.signed_tx).transaction.signer_id
         tx_hash = self.chain.submit_transaction(request.signed_tx)
+        sender = signer_id_of(request.signed_tx)
         if request.wait_until == "NONE":
             return {"final_execution_status": "NONE"}
         return await self._wait(tx_hash, sender, request.wait_until, with_receipts)

@@ -186,7 +186,7 @@ class LocalnetNode:
 def _parse_message(body: bytes) -> dict[str, Any]:
     try:
         message = json.loads(body)
-    except (ValueError, UnicodeDecodeError) as exc:
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:  # RecursionError: absurdly deep nesting
         raise ParseError(f"Invalid JSON: {exc}") from exc
     if not isinstance(message, dict) or not isinstance(message.get("method"), str):
         raise ParseError("JSON RPC Request format was expected")

@@ -124,11 +124,11 @@ def validators_params(params: Any) -> Any:
     if params is None or params == [None] or params == "latest" or params == {"latest": None} or params == []:
         return None
     if isinstance(params, list) and len(params) == 1 and isinstance(params[0], str):
-        return {"epoch_id": params[0]}
+        return {"epoch_id": _hash32(params[0], "epoch_id")}
     if isinstance(params, dict) and ("epoch_id" in params or "block_id" in params):
         if "block_id" in params:
             return {"block_id": block_id(params["block_id"])}
-        return {"epoch_id": params["epoch_id"]}
+        return {"epoch_id": _hash32(params["epoch_id"], "epoch_id")}
     raise _fail("expected [null], [epoch_id], {epoch_id} or {block_id}")
 
 
@@ -137,6 +137,13 @@ def _b58(text: str, what: str) -> bytes:
         return base58.b58decode(text)
     except ValueError as exc:
         raise _fail(f"invalid base58 {what}") from exc
+
+
+def _hash32(value: Any, what: str) -> str:
+    """A base58 CryptoHash (32 bytes), as nearcore's serde parses hashes."""
+    if not isinstance(value, str) or len(_b58(value, what)) != 32:
+        raise _fail(f"invalid {what} {value!r}")
+    return value
 
 
 def _b64(text: Any, what: str) -> bytes:

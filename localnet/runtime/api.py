@@ -130,6 +130,9 @@ class VMError:
     kind: tuple[str, ...]
     message: str
     rpc_json: object
+    # Rust's `{:?}` of nearcore's VM FunctionCallError, e.g. `HostError(GuestPanic { panic_msg: "boom" })`:
+    # what a failing view call reports ("wasm execution failed with error: <debug>").
+    debug: str = ""
 
 
 @dataclass
@@ -146,7 +149,8 @@ class VMOutcome:
     # (data_id, payload) of every successful promise_yield_resume, in call order.
     yield_resumes: list[tuple[bytes, bytes]]
     error: VMError | None = None
-    # Wasm operators (fuel) executed, for benchmarks and the documented gas approximation.
+    # Wasm operators counted (nearcore's model: per basic block, block/else/end free), for benchmarks.
     wasm_ops: int = 0
-    # True when the error happened before the contract ran (method missing, bad code): no VM gas charged.
+    # True when the error happened before the contract ran (method missing, bad code): only the contract
+    # loading fee is burnt (nothing for an empty method name or missing code).
     aborted_before_execution: bool = False

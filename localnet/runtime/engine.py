@@ -31,14 +31,14 @@ def wasmtime_version() -> str:
 
 
 def engine_for(config: RuntimeConfig) -> wasmtime.Engine:
-    """One engine per stack size: fuel metering on; nearcore's feature set (no SIMD, no multi-value,
+    """One engine per stack size: no fuel (operators are counted by `localnet.runtime.meter`); nearcore's feature set (no SIMD, no multi-value,
     no threads, no reference types beyond what bulk memory needs)."""
     key = config.max_wasm_stack_bytes
     with _lock:
         engine = _engines.get(key)
         if engine is None:
             cfg = wasmtime.Config()
-            cfg.consume_fuel = True
+            cfg.consume_fuel = False
             cfg.wasm_simd = False
             cfg.wasm_relaxed_simd = False
             cfg.wasm_multi_value = False
@@ -87,7 +87,7 @@ def clear_memory_cache() -> None:
 def _cache_path(digest: str, config: RuntimeConfig) -> Path | None:
     if config.cache_dir is None:
         return None
-    return config.cache_dir / f"wasmtime-{_WASMTIME_VERSION}-stack{config.max_wasm_stack_bytes}" / f"{digest}.cwasm"
+    return config.cache_dir / f"wasmtime-{_WASMTIME_VERSION}-stack{config.max_wasm_stack_bytes}-nofuel" / f"{digest}.cwasm"
 
 
 def _load_from_disk(engine: wasmtime.Engine, digest: str, config: RuntimeConfig) -> wasmtime.Module | None:

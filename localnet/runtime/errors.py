@@ -20,16 +20,32 @@ class VMRuntimeError(LocalnetError):
 
 
 class HostErrorSignal(VMRuntimeError):
-    """A nearcore `HostError` raised by a host function: `name` is the variant, `message` its Display text."""
+    """A nearcore `HostError` raised by a host function: `name` is the variant, `message` its Display text,
+    `fields` the variant's fields (for its Rust Debug form, which view-call errors print)."""
 
-    def __init__(self, name: str, message: str) -> None:
+    def __init__(self, name: str, message: str, fields: dict[str, str | int] | None = None) -> None:
         super().__init__(message)
         self.name = name
         self.message = message
+        self.fields = dict(fields or {})
+
+    @property
+    def debug(self) -> str:
+        """Rust's `{:?}` of the HostError variant, e.g. `GuestPanic { panic_msg: "boom" }`."""
+        if not self.fields:
+            return self.name
+        return self.name + " { " + ", ".join(f"{k}: {_rust_debug(v)}" for k, v in self.fields.items()) + " }"
 
 
-def _h(name: str, message: str) -> HostErrorSignal:
-    return HostErrorSignal(name, message)
+def _rust_debug(value: str | int) -> str:
+    if isinstance(value, int):
+        return str(value)
+    escaped = value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n").replace("\t", "\\t")
+    return f'"{escaped}"'
+
+
+def _h(name: str, message: str, **fields: str | int) -> HostErrorSignal:
+    return HostErrorSignal(name, message, fields)
 
 
 # ---- HostError variants (Display strings verbatim from nearcore) ---------------------------
@@ -60,7 +76,7 @@ def empty_method_name() -> HostErrorSignal:
 
 
 def guest_panic(msg: str) -> HostErrorSignal:
-    return _h("GuestPanic", f"Smart contract panicked: {msg}")
+    return _h("GuestPanic", f"Smart contract panicked: {msg}", panic_msg=msg)
 
 
 def integer_overflow() -> HostErrorSignal:
@@ -68,7 +84,7 @@ def integer_overflow() -> HostErrorSignal:
 
 
 def invalid_promise_index(idx: int) -> HostErrorSignal:
-    return _h("InvalidPromiseIndex", f"{idx} does not correspond to existing promises")
+    return _h("InvalidPromiseIndex", f"{idx} does not correspond to existing promises", promise_idx=idx)
 
 
 def cannot_append_action_to_joint_promise() -> HostErrorSignal:
@@ -80,11 +96,11 @@ def cannot_return_joint_promise() -> HostErrorSignal:
 
 
 def invalid_promise_result_index(idx: int) -> HostErrorSignal:
-    return _h("InvalidPromiseResultIndex", f"Accessed invalid promise result index: {idx}")
+    return _h("InvalidPromiseResultIndex", f"Accessed invalid promise result index: {idx}", result_idx=idx)
 
 
 def invalid_register_id(register_id: int) -> HostErrorSignal:
-    return _h("InvalidRegisterId", f"Accessed invalid register id: {register_id}")
+    return _h("InvalidRegisterId", f"Accessed invalid register id: {register_id}", register_id=register_id)
 
 
 def memory_access_violation() -> HostErrorSignal:
@@ -104,28 +120,46 @@ def invalid_public_key() -> HostErrorSignal:
 
 
 def prohibited_in_view(method_name: str) -> HostErrorSignal:
-    return _h("ProhibitedInView", f"{method_name} is not allowed in view calls")
+    return _h("ProhibitedInView", f"{method_name} is not allowed in view calls", method_name=method_name)
 
 
 def number_of_logs_exceeded(limit: int) -> HostErrorSignal:
-    return _h("NumberOfLogsExceeded", f"The number of logs will exceed the limit {limit}")
+    return _h("NumberOfLogsExceeded", f"The number of logs will exceed the limit {limit}", limit=limit)
 
 
 def key_length_exceeded(length: int, limit: int) -> HostErrorSignal:
-    return _h("KeyLengthExceeded", f"The length of a storage key {length} exceeds the limit {limit}")
+    return _h(
+        "KeyLengthExceeded",
+        f"The length of a storage key {length} exceeds the limit {limit}",
+        length=length,
+        limit=limit,
+    )
 
 
 def value_length_exceeded(length: int, limit: int) -> HostErrorSignal:
-    return _h("ValueLengthExceeded", f"The length of a storage value {length} exceeds the limit {limit}")
+    return _h(
+        "ValueLengthExceeded",
+        f"The length of a storage value {length} exceeds the limit {limit}",
+        length=length,
+        limit=limit,
+    )
 
 
 def total_log_length_exceeded(length: int, limit: int) -> HostErrorSignal:
-    return _h("TotalLogLengthExceeded", f"The length of a log message {length} exceeds the limit {limit}")
+    return _h(
+        "TotalLogLengthExceeded",
+        f"The length of a log message {length} exceeds the limit {limit}",
+        length=length,
+        limit=limit,
+    )
 
 
 def number_promises_exceeded(number: int, limit: int) -> HostErrorSignal:
     return _h(
-        "NumberPromisesExceeded", f"The number of promises within a FunctionCall {number} exceeds the limit {limit}"
+        "NumberPromisesExceeded",
+        f"The number of promises within a FunctionCall {number} exceeds the limit {limit}",
+        number_of_promises=number,
+        limit=limit,
     )
 
 
@@ -133,34 +167,48 @@ def number_input_data_dependencies_exceeded(number: int, limit: int) -> HostErro
     return _h(
         "NumberInputDataDependenciesExceeded",
         f"The number of input data dependencies {number} exceeds the limit {limit}",
+        number_of_input_data_dependencies=number,
+        limit=limit,
     )
 
 
 def returned_value_length_exceeded(length: int, limit: int) -> HostErrorSignal:
-    return _h("ReturnedValueLengthExceeded", f"The length of a returned value {length} exceeds the limit {limit}")
+    return _h(
+        "ReturnedValueLengthExceeded",
+        f"The length of a returned value {length} exceeds the limit {limit}",
+        length=length,
+        limit=limit,
+    )
 
 
 def contract_size_exceeded(size: int, limit: int) -> HostErrorSignal:
     return _h(
         "ContractSizeExceeded",
         f"The size of a contract code in DeployContract action {size} exceeds the limit {limit}",
+        size=size,
+        limit=limit,
     )
 
 
 def ecrecover_error(msg: str) -> HostErrorSignal:
-    return _h("ECRecoverError", f"ECDSA recover error: {msg}")
+    return _h("ECRecoverError", f"ECDSA recover error: {msg}", msg=msg)
 
 
 def alt_bn128_invalid_input(msg: str) -> HostErrorSignal:
-    return _h("AltBn128InvalidInput", f"AltBn128 invalid input: {msg}")
+    return _h("AltBn128InvalidInput", f"AltBn128 invalid input: {msg}", msg=msg)
 
 
 def ed25519_verify_invalid_input(msg: str) -> HostErrorSignal:
-    return _h("Ed25519VerifyInvalidInput", f"ED25519 signature verification error: {msg}")
+    return _h("Ed25519VerifyInvalidInput", f"ED25519 signature verification error: {msg}", msg=msg)
 
 
 def yield_payload_length(length: int, limit: int) -> HostErrorSignal:
-    return _h("YieldPayloadLength", f"Yield resume payload is {length} bytes which exceeds the {limit} byte limit")
+    return _h(
+        "YieldPayloadLength",
+        f"Yield resume payload is {length} bytes which exceeds the {limit} byte limit",
+        length=length,
+        limit=limit,
+    )
 
 
 def data_id_malformed() -> HostErrorSignal:
@@ -171,7 +219,12 @@ def data_id_malformed() -> HostErrorSignal:
 
 
 def host_vm_error(signal: HostErrorSignal) -> VMError:
-    return VMError(("FunctionCallError", "HostError", signal.name), signal.message, {"ExecutionError": signal.message})
+    return VMError(
+        ("FunctionCallError", "HostError", signal.name),
+        signal.message,
+        {"ExecutionError": signal.message},
+        debug=f"HostError({signal.debug})",
+    )
 
 
 _TRAP_TEXT = {
@@ -189,12 +242,17 @@ _TRAP_TEXT = {
 
 def trap_vm_error(trap: str) -> VMError:
     text = f"WebAssembly trap: {_TRAP_TEXT[trap]}"
-    return VMError(("FunctionCallError", "WasmTrap", trap), text, {"ExecutionError": text})
+    return VMError(("FunctionCallError", "WasmTrap", trap), text, {"ExecutionError": text}, debug=f"WasmTrap({trap})")
 
 
 def method_resolve_error(variant: str) -> VMError:
     """MethodEmptyName / MethodNotFound / MethodInvalidSignature (Display = the variant name)."""
-    return VMError(("FunctionCallError", "MethodResolveError", variant), variant, {"MethodResolveError": variant})
+    return VMError(
+        ("FunctionCallError", "MethodResolveError", variant),
+        variant,
+        {"MethodResolveError": variant},
+        debug=f"MethodResolveError({variant})",
+    )
 
 
 _PREPARE_TEXT = {
@@ -216,8 +274,10 @@ def prepare_vm_error(variant: str) -> VMError:
         ("FunctionCallError", "CompilationError", "PrepareError", variant),
         text,
         {"CompilationError": {"PrepareError": variant}},
+        debug=f"CompilationError(PrepareError({variant}))",
     )
 
 
 def link_vm_error(msg: str) -> VMError:
-    return VMError(("FunctionCallError", "LinkError"), msg, {"LinkError": {"msg": msg}})
+    debug = f"LinkError {{ msg: {_rust_debug(msg)} }}"
+    return VMError(("FunctionCallError", "LinkError"), msg, {"LinkError": {"msg": msg}}, debug=debug)

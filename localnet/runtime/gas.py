@@ -70,7 +70,7 @@ class GasCounter:
         self.deduct(0, use)
 
     def exhaust(self) -> errors.HostErrorSignal:
-        """The wasm ran out of fuel: burn up to the hard limit and report which limit it was."""
+        """The wasm ran out of operators: burn up to the hard limit and report which limit it was."""
         return self._process_gas_limit(self.gas_limit + 1, self.gas_limit + 1 + self.promises_gas)
 
     def _process_gas_limit(self, new_burnt: int, new_used: int) -> errors.HostErrorSignal:

@@ -97,7 +97,7 @@ def _to_wasm(value: int, result: str | None) -> int | None:
 def make_host_callable(
     method: Callable[..., Any], result: str | None, before: Callable[[], None], after: Callable[[], None]
 ) -> Callable[..., int | None]:
-    """Wrap a VMLogic method: settle wasm fuel into gas first, refill fuel afterwards."""
+    """Wrap a VMLogic method: turn the operators counted so far into gas first, reset the operator limit afterwards."""
 
     def host(*args: int) -> int | None:
         before()

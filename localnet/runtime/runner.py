@@ -1,4 +1,4 @@
-"""`run_function_call`: prepare, compile (cached), link, meter and run one contract method."""
+"""`run_function_call`: prepare, instrument (operator counting), compile (cached), link and run one contract method."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from collections import OrderedDict
 
 import wasmtime
 
-from localnet.runtime import errors
+from localnet.runtime import errors, meter
 from localnet.runtime.api import External, ReturnData, ReturnKind, VMContext, VMError, VMOutcome
 from localnet.runtime.config import RuntimeConfig
 from localnet.runtime.engine import compile_module, engine_for
@@ -51,7 +51,11 @@ def _prepare_cached(code: bytes, config: RuntimeConfig) -> PreparedModule | str:
             _prepared.move_to_end(key)
             return hit
     try:
-        result: PreparedModule | str = prepare_contract(code, config.limits)
+        prepared = prepare_contract(code, config.limits)
+        initial_limit = config.limits.max_gas_burnt // config.regular_op_cost
+        result: PreparedModule | str = PreparedModule(
+            meter.instrument(prepared.code, initial_limit), prepared.imported_functions
+        )
     except PrepareFailure as failure:
         result = failure.variant
     with _prepared_lock:
@@ -61,13 +65,14 @@ def _prepare_cached(code: bytes, config: RuntimeConfig) -> PreparedModule | str:
     return result
 
 
-def _aborted(context: VMContext, error: VMError) -> VMOutcome:
+def _aborted(context: VMContext, error: VMError, gas: GasCounter | None = None) -> VMOutcome:
+    """nearcore's `VMOutcome::abort`: nothing ran, but the gas already charged (contract loading) is burnt."""
     return VMOutcome(
         balance=context.account_balance,
         storage_usage=context.storage_usage,
         return_data=ReturnData(ReturnKind.NONE),
-        burnt_gas=0,
-        used_gas=0,
+        burnt_gas=0 if gas is None else gas.burnt_gas,
+        used_gas=0 if gas is None else gas.used_gas,
         logs=[],
         receipts=[],
         yield_resumes=[],
@@ -114,26 +119,47 @@ def _resolve_method(module: wasmtime.Module, method: str) -> VMError | None:
     return errors.method_resolve_error("MethodNotFound")
 
 
-class _FuelMeter:
-    """Converts wasmtime fuel (≈ one unit per wasm operator) into gas at every host-call boundary."""
+class _OpMeter:
+    """Turns the module's operator count (`localnet.runtime.meter`) into gas at every host-call boundary."""
 
     def __init__(self, store: wasmtime.Store, gas: GasCounter, op_cost: int) -> None:
         self.store = store
         self.gas = gas
         self.op_cost = op_cost
-        self.budget = 0
-        self.ops = 0
+        self.ops_global: wasmtime.Global | None = None
+        self.limit_global: wasmtime.Global | None = None
+        self.ops = 0  # operators already converted into gas
+        self.limit = 0
+
+    def bind(self, instance: wasmtime.Instance) -> None:
+        exports = instance.exports(self.store)
+        ops, limit = exports[meter.OPS_GLOBAL], exports[meter.LIMIT_GLOBAL]
+        assert isinstance(ops, wasmtime.Global) and isinstance(limit, wasmtime.Global)
+        self.ops_global, self.limit_global = ops, limit
+
+    def counted(self) -> int:
+        if self.ops_global is None:
+            return self.ops
+        value = self.ops_global.value(self.store)
+        assert isinstance(value, int)
+        return value
 
     def refill(self) -> None:
-        self.budget = max(0, self.gas.remaining) // self.op_cost
-        self.store.set_fuel(self.budget)
+        """Let the guest run as many operators as the gas left pays for."""
+        self.limit = self.ops + max(0, self.gas.remaining) // self.op_cost
+        if self.limit_global is not None:
+            self.limit_global.set_value(self.store, wasmtime.Val.i64(self.limit))
 
     def settle(self) -> None:
-        consumed = self.budget - self.store.get_fuel()
-        self.budget -= consumed
-        self.ops += consumed
-        if consumed:
+        """Burn the gas of the operators counted since the last settle (raises GasExceeded & co.)."""
+        counted = self.counted()
+        consumed, self.ops = counted - self.ops, counted
+        if consumed > 0:
             self.gas.burn(consumed * self.op_cost)
+
+    @property
+    def exhausted(self) -> bool:
+        return self.counted() > self.limit
 
 
 def run_function_call(
@@ -144,18 +170,25 @@ def run_function_call(
     config = config or default_config()
     if not method:
         return _aborted(context, errors.method_resolve_error("MethodEmptyName"))
-    loaded = load_module(code, config)
-    if isinstance(loaded, VMError):
-        return _aborted(context, loaded)
-    resolve_error = _resolve_method(loaded, method)
-    if resolve_error is not None:
-        return _aborted(context, resolve_error)
-
     max_burnt = config.limits.max_gas_burnt_view if context.is_view else config.limits.max_gas_burnt
     gas = GasCounter(max_burnt, context.prepaid_gas, context.is_view)
+    # nearcore `before_loading_executable`: the loading fee is charged before compiling or resolving the method,
+    # so compilation, link and method-resolve errors burn it too; failing to pay it is reported as GasExceeded.
+    try:
+        gas.pay_per(config.ext_costs.contract_loading_bytes, len(code))
+        gas.pay_base(config.ext_costs.contract_loading_base)
+    except errors.HostErrorSignal:
+        return _aborted(context, errors.host_vm_error(errors.gas_exceeded()), gas)
+    loaded = load_module(code, config)
+    if isinstance(loaded, VMError):
+        return _aborted(context, loaded, gas)
+    resolve_error = _resolve_method(loaded, method)
+    if resolve_error is not None:
+        return _aborted(context, resolve_error, gas)
+
     logic = VMLogic(context, ext, config, gas)
     store = wasmtime.Store(engine_for(config))
-    meter = _FuelMeter(store, gas, config.regular_op_cost)
+    ops = _OpMeter(store, gas, config.regular_op_cost)
     memory = wasmtime.Memory(
         store,
         wasmtime.MemoryType(wasmtime.Limits(config.limits.initial_memory_pages, config.limits.max_memory_pages)),
@@ -169,21 +202,24 @@ def run_function_call(
             externs.append(memory)
             continue
         _, result = HOST_FUNCTIONS[name]
-        host = make_host_callable(getattr(logic, name), result, meter.settle, meter.refill)
+        host = make_host_callable(getattr(logic, name), result, ops.settle, ops.refill)
         externs.append(wasmtime.Func(store, func_type(name), host))
 
     error: VMError | None = None
-    meter.refill()
+    ops.refill()
     try:
         instance = wasmtime.Instance(store, loaded, externs)
+        ops.bind(instance)
+        ops.settle()  # a start function's operators
+        ops.refill()
         entry = instance.exports(store)[method]
         assert isinstance(entry, wasmtime.Func)
         entry(store)
-        meter.settle()
+        ops.settle()
     except errors.HostErrorSignal as signal:
         error = errors.host_vm_error(signal)
     except wasmtime.Trap as trap:
-        error = _trap_error(trap, meter, gas)
+        error = _trap_error(trap, ops, gas)
     except wasmtime.WasmtimeError as exc:  # instantiation failures not expressed as traps
         error = errors.link_vm_error(str(exc))
 
@@ -202,18 +238,17 @@ def run_function_call(
         receipts=logic.receipts.receipts if error is None else [],
         yield_resumes=logic.yield_resumes if error is None else [],
         error=error,
-        wasm_ops=meter.ops,
+        wasm_ops=ops.counted(),
     )
 
 
-def _trap_error(trap: wasmtime.Trap, meter: _FuelMeter, gas: GasCounter) -> VMError:
+def _trap_error(trap: wasmtime.Trap, ops: _OpMeter, gas: GasCounter) -> VMError:
     code = trap.trap_code
-    if code == wasmtime.TrapCode.OUT_OF_FUEL:
-        meter.ops += meter.budget
-        meter.budget = 0
+    if code == wasmtime.TrapCode.UNREACHABLE and ops.exhausted:
+        # The metering check of a basic block that costs more than the gas left: burn up to the limit.
         return errors.host_vm_error(gas.exhaust())
     try:
-        meter.settle()
+        ops.settle()
     except errors.HostErrorSignal as signal:
         return errors.host_vm_error(signal)
     if code == wasmtime.TrapCode.STACK_OVERFLOW:

@@ -221,7 +221,9 @@ class CreateAccountTransaction:
             .add_key(key.public_key)
         )
         (await batch.transact()).into_result()
-        return Account(self.parent.worker, self.new_account_id, key)
+        account = Account(self.parent.worker, self.new_account_id, key)
+        self.parent.worker.record_created(account)
+        return account
 
 
 def args_base64(args: Any) -> str:

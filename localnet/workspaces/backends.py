@@ -28,8 +28,11 @@ def sandbox_binary() -> Path | None:
 class Backend(Protocol):
     """What a node backend offers once started: an RPC address and the root account's key."""
 
-    rpc_addr: str
-    validator: ValidatorKey | None
+    @property
+    def rpc_addr(self) -> str: ...
+
+    @property
+    def validator(self) -> ValidatorKey | None: ...
 
     async def start(self) -> None: ...
 

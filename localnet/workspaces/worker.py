@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import itertools
 import os
@@ -13,7 +14,7 @@ from localnet.chain.keys import SecretKey
 from localnet.rpc.home import ValidatorKey
 from localnet.workspaces.account import NEAR, Account, Contract, args_base64
 from localnet.workspaces.client import JsonRpcClient
-from localnet.workspaces.errors import ViewFailed, WorkspaceError
+from localnet.workspaces.errors import RpcCallError, ViewFailed, WorkspaceError
 from localnet.workspaces.results import ExecutionFinalResult, ViewResult
 from localnet.workspaces.sending import DEFAULT_WAIT, TransactionSender
 
@@ -34,6 +35,7 @@ class Worker:
         self._root = root
         self._on_close = on_close
         self._closed = False
+        self._dev_accounts: list[Account] = []
 
     async def close(self) -> None:
         """Close the RPC session and stop the backend this worker owns (if any). Idempotent."""
@@ -58,6 +60,35 @@ class Worker:
         """A fresh `dev-<time>-<n>.<root>` account with its own full-access key."""
         prefix = f"dev-{time.strftime('%Y%m%d%H%M%S')}-{os.getpid() % 10000}-{next(_dev_counter)}"
         return await self.root_account().create_subaccount(prefix).initial_balance(initial_balance).transact()
+
+    def record_created(self, account: Account) -> None:
+        """Remember an account created through this worker, for `cleanup()`."""
+        self._dev_accounts.append(account)
+
+    async def cleanup(self) -> list[str]:
+        """Delete every account created through this worker (`dev_create_account`, `dev_deploy`,
+        `create_subaccount`; balance back to the root account), so the next test
+        starts from the state before this one. Returns the ids that could not be deleted (already gone counts
+        as deleted)."""
+        accounts, self._dev_accounts = self._dev_accounts, []
+        root_id = self._root.account_id
+
+        async def delete(account: Account) -> str | None:
+            try:
+                result = await account.delete_account(root_id)
+            except WorkspaceError:
+                result = None
+            if result is not None and result.is_success:
+                return None
+            try:
+                await self.view_account(account.id)
+            except RpcCallError as error:
+                if error.cause_name == "UNKNOWN_ACCOUNT":
+                    return None
+            return account.id
+
+        left = await asyncio.gather(*(delete(a) for a in accounts))
+        return [account_id for account_id in left if account_id is not None]
 
     async def dev_deploy(self, wasm: bytes, initial_balance: int = DEV_ACCOUNT_BALANCE) -> Contract:
         account = await self.dev_create_account(initial_balance)

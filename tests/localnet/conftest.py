@@ -1,8 +1,9 @@
 """Fixtures for the localnet RPC and conformance tests.
 
-State between tests: one node per backend per session (started in a background thread), and every test
-works on fresh dev accounts (`worker.dev_create_account()` / `dev_deploy`), so tests never see each other's
-state and the same tests run unchanged on a real near-sandbox, which has no snapshot hook.
+State between tests: one node per backend per session (started in a background thread); every test works on
+fresh dev accounts (`worker.dev_create_account()` / `dev_deploy`), and the `worker` fixtures delete those accounts
+after the test (`Worker.cleanup`), so tests never see each other's state and the same tests run unchanged on a
+real near-sandbox, which has no snapshot hook.
 
 Contracts: tiny hand-written WAT contracts (compiled with wasmtime's wat2wasm) so the RPC tests do not depend
 on the nearc toolchain and each call costs a few Tgas.
@@ -17,7 +18,8 @@ import pytest
 import wasmtime
 
 from localnet.rpc.node import LocalnetNode, NodeConfig
-from localnet.workspaces import BackgroundNode, NearSandboxProcess, Worker, connect, sandbox_binary
+from localnet.workspaces import BackgroundNode, NearSandboxProcess, Worker, sandbox_binary
+from localnet.workspaces.pytest_plugin import worker_with_cleanup
 
 BACKENDS = ["embedded", "near-sandbox"]
 
@@ -110,13 +112,12 @@ def embedded_node(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Backgrou
 
 @pytest.fixture
 async def worker(embedded_node: BackgroundNode) -> AsyncIterator[Worker]:
-    w = connect(embedded_node.rpc_addr, embedded_node.validator)
-    yield w
-    await w.close()
+    """A Worker on the shared embedded node; the dev accounts a test creates are deleted after it."""
+    async with worker_with_cleanup(embedded_node) as w:
+        yield w
 
 
 @pytest.fixture
 async def backend_worker(backend_node: BackgroundNode) -> AsyncIterator[Worker]:
-    w = connect(backend_node.rpc_addr, backend_node.validator)
-    yield w
-    await w.close()
+    async with worker_with_cleanup(backend_node) as w:
+        yield w

@@ -57,7 +57,7 @@ async def test_cli_serves_and_stops_cleanly(tmp_path: Path, stop_signal: signal.
 def test_cli_rejects_bad_arguments(tmp_path: Path) -> None:
     result = subprocess.run(
         [sys.executable, "-m", "localnet", "--home", str(tmp_path), "--block-time-ms", "0"],
-        capture_output=True, text=True, timeout=60,
+        check=False, capture_output=True, text=True, timeout=60,
     )
     assert result.returncode == 2
     assert "--block-time-ms" in result.stderr

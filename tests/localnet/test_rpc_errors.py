@@ -41,8 +41,9 @@ def _assert_envelope(body: Any, *, name: str, cause: str, code: int, request_id:
 
 @pytest.mark.parametrize(
     "raw",
-    [b"{", b"", b"\xff\xfe", b"[]", b'"status"', b"42", b'{"jsonrpc": "2.0", "id": 1}', b'{"method": 5, "id": 1}'],
-    ids=["truncated", "empty", "not-utf8", "array", "string", "number", "no-method", "method-not-string"],
+    [b"{", b"", b"\xff\xfe", b"[]", b'"status"', b"42", b'{"jsonrpc": "2.0", "id": 1}', b'{"method": 5, "id": 1}',
+     b"[" * 100_000],
+    ids=["truncated", "empty", "not-utf8", "array", "string", "number", "no-method", "method-not-string", "deep-nesting"],
 )
 async def test_malformed_bodies_are_parse_errors(worker: Worker, raw: bytes) -> None:
     status, body = await worker.rpc.post_raw(raw)
@@ -87,6 +88,8 @@ async def test_unknown_method_is_method_not_found(worker: Worker) -> None:
         ("tx", [ZERO_HASH]),
         ("tx", {"tx_hash": ZERO_HASH}),
         ("EXPERIMENTAL_receipt", {"receipt_id": 5}),
+        ("validators", ["not-an-epoch-hash"]),
+        ("validators", {"epoch_id": 7}),
         ("sandbox_fast_forward", {"delta_height": "ten"}),
         ("sandbox_fast_forward", {"delta_height": -3}),
         ("sandbox_patch_state", {"records": [{"Nonsense": {}}]}),
@@ -128,6 +131,15 @@ async def test_unknown_block_height_and_hash(worker: Worker) -> None:
     assert (await _handler_error(worker, "query", query)).cause_name == "UNKNOWN_BLOCK"
 
 
+async def test_validators_of_unknown_block_or_epoch(worker: Worker) -> None:
+    far = await worker.block_height() + 1_000_000
+    assert (await _handler_error(worker, "validators", {"block_id": far})).cause_name == "UNKNOWN_BLOCK"
+    other_epoch = base58.b58encode(bytes([7]) * 32).decode()
+    assert (await _handler_error(worker, "validators", [other_epoch])).cause_name == "UNKNOWN_EPOCH"
+    epoch_id = (await worker.view_block())["header"]["epoch_id"]
+    assert (await worker.rpc.call("validators", [epoch_id]))["current_validators"]
+
+
 async def test_unknown_and_invalid_accounts(worker: Worker) -> None:
     query = {"request_type": "view_account", "finality": "final", "account_id": "nobody-here.test.near"}
     error = await _handler_error(worker, "query", query)
@@ -135,6 +147,17 @@ async def test_unknown_and_invalid_accounts(worker: Worker) -> None:
     assert error.info["requested_account_id"] == "nobody-here.test.near"
     bad = {"request_type": "view_account", "finality": "final", "account_id": "Not..Valid!"}
     assert (await _handler_error(worker, "query", bad)).cause_name == "INVALID_ACCOUNT"
+
+
+async def test_unknown_access_key_is_a_result_with_error_like_nearcore(worker: Worker) -> None:
+    """nearcore's `process_query_response` keeps the legacy shape for this one: a result carrying `error`."""
+    stranger = str(SecretKey.generate().public_key)
+    answer = await worker.rpc.call(
+        "query",
+        {"request_type": "view_access_key", "finality": "final", "account_id": "test.near", "public_key": stranger},
+    )
+    assert answer["error"] == f"access key {stranger} does not exist while viewing"
+    assert answer["logs"] == [] and answer["block_height"] >= 1 and answer["block_hash"]
 
 
 async def test_unknown_transaction_receipt_and_chunk(worker: Worker) -> None:

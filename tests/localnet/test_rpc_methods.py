@@ -11,6 +11,7 @@ from pathlib import Path
 import base58
 import pytest
 
+from localnet.chain.keys import SecretKey
 from localnet.chain.transaction import sign_transaction
 from localnet.types import Transfer
 from localnet.workspaces import NEAR, RpcCallError, Worker, sandbox
@@ -63,6 +64,77 @@ async def test_query_legacy_path_form_matches_structured_form(worker: Worker) ->
     assert legacy["code_hash"] == structured["code_hash"]
     keys = await worker.rpc.call("query", ["access_key/test.near", ""])
     assert str(worker.root_account().public_key) in [k["public_key"] for k in keys["keys"]]
+
+
+async def _query(worker: Worker, request_type: str, at: dict[str, object], **fields: object) -> dict[str, object]:
+    answer: dict[str, object] = await worker.rpc.call("query", {"request_type": request_type, **at, **fields})
+    return answer
+
+
+async def test_every_query_type_by_finality_and_by_block_id_sees_that_blocks_state(
+    worker: Worker, kv_wasm: bytes
+) -> None:
+    contract = await worker.dev_deploy(kv_wasm)
+    await contract.call("set").args_json({"v": 1}).transact()
+    old = (await worker.view_block())["header"]
+    await contract.call("set").args_json({"v": 2}).transact()
+    extra_key = SecretKey.generate()
+    await contract.batch(contract.id).add_key(extra_key.public_key).transact()
+    pk = str(contract.public_key)
+    forms: list[dict[str, object]] = [{"block_id": old["height"]}, {"block_id": old["hash"]}]
+    for at in forms:
+        view = await _query(worker, "call_function", at, account_id=contract.id, method_name="get", args_base64="")
+        assert bytes(view["result"]) == b'{"v":1}' and view["block_height"] == old["height"]  # type: ignore[arg-type]
+        state = await _query(worker, "view_state", at, account_id=contract.id, prefix_base64="")
+        assert [base64.b64decode(e["value"]) for e in state["values"]] == [b'{"v":1}']  # type: ignore[attr-defined]
+        keys = await _query(worker, "view_access_key_list", at, account_id=contract.id)
+        assert [k["public_key"] for k in keys["keys"]] == [pk]  # type: ignore[attr-defined]
+        code = await _query(worker, "view_code", at, account_id=contract.id)
+        assert base64.b64decode(code["code_base64"]) == kv_wasm  # type: ignore[arg-type]
+        account = await _query(worker, "view_account", at, account_id=contract.id)
+        key = await _query(worker, "view_access_key", at, account_id=contract.id, public_key=pk)
+        assert account["block_hash"] == key["block_hash"] == old["hash"]
+    for finality in ("optimistic", "near-final", "final"):
+        at = {"finality": finality}
+        view = await _query(worker, "call_function", at, account_id=contract.id, method_name="get", args_base64="")
+        assert bytes(view["result"]) == b'{"v":2}'  # type: ignore[arg-type]
+        keys = await _query(worker, "view_access_key_list", at, account_id=contract.id)
+        assert {k["public_key"] for k in keys["keys"]} == {pk, str(extra_key.public_key)}  # type: ignore[attr-defined]
+    before_creation = await worker.rpc.post_raw(json.dumps({
+        "jsonrpc": "2.0", "id": 1, "method": "query",
+        "params": {"request_type": "view_account", "block_id": 1, "account_id": contract.id},
+    }).encode())
+    assert before_creation[1]["error"]["cause"]["name"] == "UNKNOWN_ACCOUNT"
+
+
+async def test_gas_price_and_validators_by_block(worker: Worker) -> None:
+    header = (await worker.view_block())["header"]
+    by_height = await worker.rpc.call("gas_price", [header["height"]])
+    by_hash = await worker.rpc.call("gas_price", {"block_id": header["hash"]})
+    assert by_height == by_hash and int(by_height["gas_price"]) > 0
+    validators = await worker.rpc.call("validators", {"block_id": header["height"]})
+    assert [v["account_id"] for v in validators["current_validators"]] == ["test.near"]
+
+
+async def test_experimental_protocol_config(worker: Worker) -> None:
+    config = await worker.rpc.call("EXPERIMENTAL_protocol_config", {"finality": "final"})
+    status = await worker.status()
+    assert (config["chain_id"], config["protocol_version"]) == (status["chain_id"], status["protocol_version"])
+    assert config["runtime_config"]["storage_amount_per_byte"] == str(10**19)
+    assert config["runtime_config"]["wasm_config"]["limit_config"]["yield_timeout_length_in_blocks"] == 200
+    far = {"block_id": status["sync_info"]["latest_block_height"] + 10**6}
+    with pytest.raises(RpcCallError) as unknown:
+        await worker.rpc.call("EXPERIMENTAL_protocol_config", far)
+    assert unknown.value.cause_name == "UNKNOWN_BLOCK"
+
+
+async def test_tx_status_from_signed_transaction(worker: Worker) -> None:
+    """`EXPERIMENTAL_tx_status` / `tx` also accept {signed_tx_base64} (nearcore submits it if unknown)."""
+    signed, sender = await _signed_transfer(worker)
+    answer = await worker.rpc.call("EXPERIMENTAL_tx_status", {"signed_tx_base64": signed, "wait_until": "FINAL"})
+    assert answer["transaction"]["signer_id"] == sender
+    assert answer["status"] == {"SuccessValue": ""}
+    assert answer["receipts"]
 
 
 @pytest.mark.parametrize(
@@ -172,6 +244,9 @@ async def test_state_survives_restart(tmp_path: Path) -> None:
 
     worker = await sandbox(backend="embedded", home=home, block_time_ms=20)
     try:
+        with pytest.raises(RpcCallError) as forgotten:  # state history is kept in memory, like a non-archival node
+            await worker.rpc.call("query", {"request_type": "view_account", "block_id": height - 1, "account_id": account.id})
+        assert forgotten.value.cause_name == "GARBAGE_COLLECTED_BLOCK"
         assert str(worker.root_account().public_key) == root_key
         assert int((await worker.view_account(account.id))["amount"]) == 3 * NEAR
         assert await worker.block_height() >= height
@@ -179,3 +254,30 @@ async def test_state_survives_restart(tmp_path: Path) -> None:
         assert (await again.transfer_near("test.near", 1)).is_success  # its key and nonce survived too
     finally:
         await worker.close()
+
+
+def test_state_history_rebuilds_recent_blocks_and_forgets_old_ones() -> None:
+    """The undo records behind `query` by block_id: exact past states for the kept blocks, then GC'd."""
+    from localnet.chain.history import StateHistory
+    from localnet.chain.state import State
+    from localnet.errors import GarbageCollectedBlock
+
+    state = State({("data", "a.near", b"k"): b"v0"})
+    history = StateHistory(first_height=10, keep_blocks=2)
+    for height, value in ((11, b"v1"), (12, b"v2"), (13, None)):
+        if value is None:
+            state.delete(("data", "a.near", b"k"))
+        else:
+            state.set(("data", "a.near", b"k"), value)
+        state.set(("data", "a.near", f"new{height}".encode()), b"x")
+        history.record(height, state.undo_log())
+        state.take_dirty()
+    assert history.state_at(state, 13, "h13") is state
+    at_12 = history.state_at(state, 12, "h12")
+    assert at_12.get(("data", "a.near", b"k")) == b"v2"
+    assert ("data", "a.near", b"new13") not in at_12 and ("data", "a.near", b"new12") in at_12
+    assert history.state_at(state, 11, "h11").get(("data", "a.near", b"k")) == b"v1"
+    with pytest.raises(GarbageCollectedBlock) as gone:  # only 2 blocks kept: 12 and 13's undo records
+        history.state_at(state, 10, "h10")
+    assert gone.value.info == {"block_height": 10, "block_hash": "h10"}
+    assert state.get(("data", "a.near", b"k")) is None  # rebuilding never touched the live state

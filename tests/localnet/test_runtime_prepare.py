@@ -9,7 +9,7 @@ import wasmtime
 from test_runtime_support import run, wat, wat_text
 
 from localnet.runtime import RuntimeConfig
-from localnet.runtime.fees import VM_LIMITS
+from localnet.runtime.fees import EXT_COSTS, VM_LIMITS
 from localnet.runtime.prepare import PrepareFailure, prepare_contract
 
 
@@ -61,7 +61,7 @@ def test_forbidden_imports_are_prepare_errors(import_text: str, variant: str) ->
     assert outcome.error is not None
     assert outcome.error.kind == ("FunctionCallError", "CompilationError", "PrepareError", variant)
     assert outcome.error.rpc_json == {"CompilationError": {"PrepareError": variant}}
-    assert outcome.aborted_before_execution and outcome.burnt_gas == 0
+    assert outcome.aborted_before_execution and outcome.burnt_gas == _loading_fee(code)
 
 
 def test_unknown_env_function_is_a_link_error() -> None:
@@ -109,11 +109,25 @@ def test_table_limits() -> None:
     [("", "MethodEmptyName"), ("missing", "MethodNotFound"), ("not_a_function", "MethodNotFound"),
      ("with_params", "MethodInvalidSignature")],
 )
-def test_method_resolve_errors_burn_no_gas(method: str, variant: str) -> None:
-    outcome = run(wat("host_basics"), method)
+def test_method_resolve_errors_burn_only_the_loading_fee(method: str, variant: str) -> None:
+    code = wat("host_basics")
+    outcome = run(code, method)
     assert outcome.error is not None
     assert outcome.error.kind == ("FunctionCallError", "MethodResolveError", variant)
     assert outcome.error.message == variant
     assert outcome.error.rpc_json == {"MethodResolveError": variant}
-    assert (outcome.burnt_gas, outcome.used_gas, outcome.wasm_ops) == (0, 0, 0)
+    # nearcore charges the contract loading fee before resolving the method, except for an empty name.
+    fee = 0 if variant == "MethodEmptyName" else _loading_fee(code)
+    assert (outcome.burnt_gas, outcome.used_gas, outcome.wasm_ops) == (fee, fee, 0)
     assert outcome.aborted_before_execution
+
+
+def test_loading_fee_beyond_prepaid_gas_is_gas_exceeded() -> None:
+    code = wat("host_basics")
+    outcome = run(code, "mem_pages", prepaid_gas=_loading_fee(code) - 1)
+    assert outcome.error is not None and outcome.error.message == "Exceeded the prepaid gas."
+    assert outcome.aborted_before_execution and outcome.wasm_ops == 0
+
+
+def _loading_fee(code: bytes) -> int:
+    return EXT_COSTS.contract_loading_base + EXT_COSTS.contract_loading_bytes * len(code)

@@ -1,11 +1,16 @@
-"""Stress: a localnet test contract that allocates heavily inside one call (toolchain hazard b).
+"""Stress: a localnet test contract for the toolchain hazards the project's MicroPython patch fixes.
 
 `keccak({"hex": str, "rounds"?: int})` runs a pure-Python Keccak-f[1600] on 64-bit ints — thousands of
 temporary big ints — and returns keccak256 of the input next to the host's `near.keccak256` for
 comparison. `allocate({"count": int, "size": int})` keeps `count` live bytearrays of `size` bytes and
-returns their checksum. With nearc's stock runtime (32 KiB heap, collector blind to Wasm locals) these
-trap with an out-of-bounds access; with contract/patches/webassembly-near.patch they complete, and an
-allocation beyond the heap fails with a clean MemoryError panic.
+returns their checksum. With nearc's stock runtime (32 KiB heap, collector blind to Wasm locals) the
+corrupted heap sends these into a runaway loop that ends in an out-of-bounds trap (or runs out of gas first);
+with contract/patches/webassembly-near.patch they complete. Allocation is expensive either way: zeroing a
+bytearray costs about 30 Wasm operators per byte (1 MB ≈ 27 Tgas).
+
+`yield_id({"gas"?: int})` creates a yield (hazard a) and reports the type of the data id near-sdk-py hands
+back: bytes with the patch; the stock port decodes the 32 random bytes as UTF-8 and raises UnicodeError.
+The yield is not returned; it times out into `on_yield`.
 """
 
 import json
@@ -82,5 +87,22 @@ def allocate():
     args = _args()
     buffers = []
     for i in range(int(args["count"])):
-        buffers.append(bytearray([i & 0xFF]) * int(args["size"]))
+        buffer = bytearray(int(args["size"]))  # (`bytearray * int` raises ZeroDivisionError in this MicroPython)
+        buffer[0] = i & 0xFF
+        buffers.append(buffer)
     near.value_return(json.dumps({"checksum": sum(buf[0] for buf in buffers), "buffers": len(buffers)}))
+
+
+@near.export
+def yield_id():
+    """{"gas"?: int (1 Tgas)} -> {"type": type name of the data id, "hex": its hex, "length": n}."""
+    gas = int(_args().get("gas", 1_000_000_000_000))
+    _, data_id = near.promise_yield_create("on_yield", "{}", gas, 0)
+    near.value_return(json.dumps({"type": type(data_id).__name__, "hex": data_id.hex(), "length": len(data_id)}))
+
+
+@near.export
+def on_yield():
+    """Callback of `yield_id`'s yield: reports the promise result status."""
+    status, _ = near.promise_result(0)
+    near.value_return(json.dumps({"status": status}))
