@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -183,10 +184,41 @@ class LocalnetNode:
         return web.Response(status=200)
 
 
+# serde_json's recursion limit, which nearcore's RPC inherits.
+MAX_JSON_DEPTH = 128
+# A whole JSON string (in one match, so brackets inside strings are skipped) or one bracket.
+_JSON_TOKEN = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"|[\[\]{}]')
+
+
+def _nesting_exceeds(body: bytes, limit: int) -> bool:
+    """Whether `body` nests arrays/objects deeper than `limit`.
+
+    Checked before `json.loads`: its C scanner recurses once per level and trusts the interpreter's recursion
+    limit, which libraries may raise (py-evm sets 10,000), so a body of nested brackets could overflow the C
+    stack of the node's thread and crash the process instead of raising RecursionError.
+    """
+    if body.count(b"[") + body.count(b"{") <= limit:
+        return False  # the common case, decided in C
+    depth = 0
+    for token in _JSON_TOKEN.finditer(body):
+        char = token.group()[0]
+        if char in b"[{":
+            depth += 1
+            if depth > limit:
+                return True
+        elif char in b"]}":
+            depth -= 1
+            if depth < 0:
+                return False  # unbalanced: json.loads reports it
+    return False
+
+
 def _parse_message(body: bytes) -> dict[str, Any]:
+    if _nesting_exceeds(body, MAX_JSON_DEPTH):
+        raise ParseError(f"Invalid JSON: nesting deeper than {MAX_JSON_DEPTH} levels")
     try:
         message = json.loads(body)
-    except (ValueError, UnicodeDecodeError, RecursionError) as exc:  # RecursionError: absurdly deep nesting
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
         raise ParseError(f"Invalid JSON: {exc}") from exc
     if not isinstance(message, dict) or not isinstance(message.get("method"), str):
         raise ParseError("JSON RPC Request format was expected")

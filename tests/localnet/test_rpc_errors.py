@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import json
+import sys
 from typing import Any
 
 import base58
@@ -42,11 +43,28 @@ def _assert_envelope(body: Any, *, name: str, cause: str, code: int, request_id:
 @pytest.mark.parametrize(
     "raw",
     [b"{", b"", b"\xff\xfe", b"[]", b'"status"', b"42", b'{"jsonrpc": "2.0", "id": 1}', b'{"method": 5, "id": 1}',
-     b"[" * 100_000],
-    ids=["truncated", "empty", "not-utf8", "array", "string", "number", "no-method", "method-not-string", "deep-nesting"],
+     b"[" * 100_000, b"{\"a\":" * 129],
+    ids=[
+        "truncated", "empty", "not-utf8", "array", "string", "number", "no-method", "method-not-string",
+        "deep-nesting", "deep-objects",
+    ],
 )
 async def test_malformed_bodies_are_parse_errors(worker: Worker, raw: bytes) -> None:
     status, body = await worker.rpc.post_raw(raw)
+    assert status == 400
+    _assert_envelope(body, name="REQUEST_VALIDATION_ERROR", cause="PARSE_ERROR", code=-32700, request_id=None)
+    await _assert_still_serving(worker)
+
+
+async def test_deep_nesting_is_refused_even_with_a_raised_recursion_limit(worker: Worker) -> None:
+    """py-evm raises the interpreter's recursion limit to 10,000 on import; json's C scanner would then recurse
+    past the node thread's C stack on a body of nested brackets and crash the process."""
+    previous = sys.getrecursionlimit()
+    sys.setrecursionlimit(1_000_000)
+    try:
+        status, body = await worker.rpc.post_raw(b"[" * 1_000_000)
+    finally:
+        sys.setrecursionlimit(previous)
     assert status == 400
     _assert_envelope(body, name="REQUEST_VALIDATION_ERROR", cause="PARSE_ERROR", code=-32700, request_id=None)
     await _assert_still_serving(worker)
