@@ -11,14 +11,14 @@ P = 2**255 - 19
 L = 2**252 + 27742317777372353535851937790883648493
 D = 37095705934669439343138083508754565189542113879843219016388785533085940283555
 D2 = (2 * D) % P
-SQRT_M1 = 19681161376707505956807079304988542015446066469744327397917271046720078628288
+SQRT_M1 = 19681161376707505956807079304988542015446066515923890162744021073123829784752  # 2^((p-1)/4)
 
 
 class PointError(Exception):
     """Bytes that do not encode a point of edwards25519."""
 
 
-def _decompress(data):
+def decompress(data):
     """32 bytes -> extended point (X, Y, Z, T)."""
     y = int.from_bytes(data, "little")
     sign = y >> 255
@@ -40,19 +40,20 @@ def _decompress(data):
 
 
 def _add_precomputed(point, ym, yp, t2d):
-    """Extended point + affine point given as (y-x, y+x, 2dxy)."""
+    """Extended point + affine point given as (y-x, y+x, 2dxy); coordinates stay unreduced (folded)."""
     x1, y1, z1, t1 = point
-    a = (y1 - x1) * ym % P
-    b = (y1 + x1) * yp % P
-    c = t1 * t2d % P
+    a = _mul(y1 - x1, ym)
+    b = _mul(y1 + x1, yp)
+    c = _mul(t1, t2d)
     d = 2 * z1
     e, f, g, h = b - a, d - c, d + c, b + a
-    return e * f % P, g * h % P, f * g % P, e * h % P
+    return _mul(e, f), _mul(g, h), _mul(f, g), _mul(e, h)
 
 
 def _entry(index):
+    """Table entry `index` = 15 * window + digit - 1."""
     base = index * ENTRY_BYTES
-    chunk = TABLE[base // 48] + TABLE[base // 48 + 1]
+    chunk = TABLE[base:base + ENTRY_BYTES]  # TABLE is one bytes constant (adjacent literals concatenate)
     return (
         int.from_bytes(chunk[0:32], "little"),
         int.from_bytes(chunk[32:64], "little"),
@@ -60,22 +61,68 @@ def _entry(index):
     )
 
 
-def derive_ed25519(root, tweak):
-    """Compressed 32-byte encoding of root + (tweak mod l)*B. Raises PointError for a bad root."""
-    x, y, z, t = _decompress(root)
-    # The root as a precomputed affine point, so every step below is one mixed addition.
-    point = (0, 1, 1, 0)
-    point = _add_precomputed(point, (y - x) % P, (y + x) % P, D2 * t % P)
+_MASK255 = (1 << 255) - 1
+
+
+def _square_times(a, n):
+    """a^(2^n) mod p, up to a multiple of p: mpz folds (2^255 = 19) instead of divisions."""
+    for _ in range(n):
+        a = a * a
+        a = (a & _MASK255) + 19 * (a >> 255)
+        a = (a & _MASK255) + 19 * (a >> 255)
+    return a
+
+
+def _mul(a, b):
+    a = a * b
+    a = (a & _MASK255) + 19 * (a >> 255)
+    return (a & _MASK255) + 19 * (a >> 255)
+
+
+def invert(z):
+    """z^(p-2) mod p with ref10's addition chain (254 squarings, 11 multiplications)."""
+    z2 = _mul(z, z)
+    z9 = _mul(_square_times(z2, 2), z)
+    z11 = _mul(z9, z2)
+    z_5 = _mul(_mul(z11, z11), z9)
+    z_10 = _mul(_square_times(z_5, 5), z_5)
+    z_20 = _mul(_square_times(z_10, 10), z_10)
+    z_40 = _mul(_square_times(z_20, 20), z_20)
+    z_50 = _mul(_square_times(z_40, 10), z_10)
+    z_100 = _mul(_square_times(z_50, 50), z_50)
+    z_200 = _mul(_square_times(z_100, 100), z_100)
+    z_250 = _mul(_square_times(z_200, 50), z_50)
+    return _mul(_square_times(z_250, 5), z11) % P
+
+
+def precomputed(root):
+    """The 96-byte (y-x, y+x, 2dxy) form of a compressed point (checked); stored once per domain key."""
+    x, y, _, t = decompress(root)
+    return ((y - x) % P).to_bytes(32, "little") + ((y + x) % P).to_bytes(32, "little") \
+        + (D2 * t % P).to_bytes(32, "little")
+
+
+def derive_ed25519(root, tweak, root_precomputed=None):
+    """Compressed 32-byte encoding of root + (tweak mod l)*B. Raises PointError for a bad root.
+
+    `root_precomputed` (from `precomputed(root)`) saves the decompression's two exponentiations."""
+    entry = root_precomputed if root_precomputed is not None else precomputed(root)
+    # Start from the root as a precomputed affine point, so every step below is one mixed addition.
+    point = _add_precomputed((0, 1, 1, 0), int.from_bytes(entry[0:32], "little"),
+                             int.from_bytes(entry[32:64], "little"), int.from_bytes(entry[64:96], "little"))
     scalar = int.from_bytes(tweak, "little") % L
-    index = 0
+    window = 0
     while scalar:
-        if scalar & 1:
-            ym, yp, t2d = _entry(index)
+        digit = scalar & 15
+        if digit:
+            ym, yp, t2d = _entry(15 * window + digit - 1)
             point = _add_precomputed(point, ym, yp, t2d)
-        scalar >>= 1
-        index += 1
+        scalar >>= 4
+        window += 1
     px, py, pz, _ = point
-    inverse = pow(pz, P - 2, P)
+    inverse = invert(pz % P)
+    px %= P
+    py %= P
     ax = px * inverse % P
     ay = py * inverse % P
     return (ay | ((ax & 1) << 255)).to_bytes(32, "little")

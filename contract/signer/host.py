@@ -26,7 +26,7 @@ def args():
         return {}
     try:
         value = json.loads(raw)
-    except Exception:
+    except Exception:  # noqa: BLE001 - any bad input becomes a clean panic
         fail("Failed to deserialize input from JSON.")
     if not isinstance(value, dict):
         fail("Failed to deserialize input from JSON: expected an object.")

@@ -7,10 +7,8 @@ ecrecover returns r^-1 (s*R - h*G) = root + tweak*G.
 """
 
 import near
+from tweak import TWEAK_PREFIX, derive_tweak  # noqa: F401 - re-exported for the views
 
-import sha3
-
-TWEAK_PREFIX = b"near-mpc-recovery v0.1.0 epsilon derivation:"
 SECP256K1_P = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEFFFFFC2F
 SECP256K1_N = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141
 BASE58_ALPHABET = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
@@ -19,11 +17,6 @@ _BASE58_INDEX = {c: i for i, c in enumerate(BASE58_ALPHABET)}
 
 class KeyFormatError(Exception):
     """A key string or key bytes that cannot be used."""
-
-
-def derive_tweak(predecessor_id, path):
-    """The 32-byte derivation tweak for (predecessor, path)."""
-    return sha3.sha3_256(TWEAK_PREFIX + predecessor_id.encode() + b"," + path.encode())
 
 
 def base58_encode(data):
@@ -51,7 +44,12 @@ def base58_decode(text):
         if char != "1":
             break
         leading += 1
-    body = value.to_bytes((value.bit_length() + 7) // 8, "big") if value else b""
+    size = 0
+    rest = value
+    while rest:  # MicroPython ints have no bit_length()
+        rest >>= 8
+        size += 1
+    body = value.to_bytes(size, "big") if size else b""
     return bytes(leading) + body
 
 
