@@ -171,21 +171,48 @@ async def request_signature(
     from py_near.account import Account  # deferred: py-near pulls in loguru and friends
 
     account = Account(credentials.account_id, credentials.secret_key.reveal(), rpc_url)
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + (timeout_s if timeout_s is not None else 600.0)
     try:
         call = _submit(account, contract_id, request, deposit_yocto, gas_tgas)
         outcome = await (asyncio.wait_for(call, timeout_s) if timeout_s is not None else call)
+        status = getattr(outcome, "status", None)
+        tx_hash = getattr(getattr(outcome, "transaction", None), "hash", None)
     except ClientError:
         raise
     except TimeoutError as exc:
         raise RequestTimedOutError("Request has timed out. (no final outcome from the RPC in time)") from exc
     except Exception as exc:  # py-near and aiohttp raise many unrelated types; map them at this boundary
-        raise _rpc_error(exc) from exc
+        tx_hash = getattr(exc, "trx_hash", None)
+        if not (tx_hash and "TIMEOUT" in str(exc).upper()):
+            raise _rpc_error(exc) from exc
+        # The RPC gave up waiting while the request is still pending (a yield can take many blocks): poll.
+        status = await _poll_final_status(rpc_url, str(tx_hash), credentials.account_id, deadline)
     finally:
         await _close(account)
-    status = getattr(outcome, "status", None)
     response, signature = parse_sign_outcome(status)
-    tx = getattr(outcome, "transaction", None)
-    return SignatureResult(response, signature, getattr(tx, "hash", None))
+    return SignatureResult(response, signature, tx_hash)
+
+
+async def _poll_final_status(rpc_url: str, tx_hash: str, sender: str, deadline: float) -> object:
+    """Ask `tx` (wait_until FINAL) again until the transaction has a final status or `deadline` passes."""
+    loop = asyncio.get_running_loop()
+    body = {"jsonrpc": "2.0", "id": "chainsig", "method": "tx",
+            "params": {"tx_hash": tx_hash, "sender_account_id": sender, "wait_until": "FINAL"}}
+    async with aiohttp.ClientSession() as session:
+        while loop.time() < deadline:
+            try:
+                async with session.post(rpc_url, json=body) as resp:
+                    data = await resp.json(content_type=None)
+            except (aiohttp.ClientError, ValueError) as exc:
+                raise RpcError(f"RPC call failed while waiting for {tx_hash}: {exc}") from exc
+            result = data.get("result") if isinstance(data, dict) else None
+            if isinstance(result, dict) and isinstance(result.get("status"), dict) and (
+                "SuccessValue" in result["status"] or "Failure" in result["status"]
+            ):
+                return result["status"]
+            await asyncio.sleep(0.5)
+    raise RequestTimedOutError(f"Request has timed out. (transaction {tx_hash} has no final outcome yet)")
 
 
 async def _submit(account: Any, contract_id: str, request: SignRequest, deposit_yocto: int, gas_tgas: int) -> Any:

@@ -28,11 +28,11 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from mpc_service.errors import MpcError
 from mpc_service.secret import SecretBytes
+from mpc_service.types import ParticipantId
 
 __all__ = ["AssetCorrupted", "AssetId", "AssetKind", "AssetNotFound", "AssetStore", "AssetStoreError", "new_asset_id"]
 
 AssetId = NewType("AssetId", str)
-ParticipantId = NewType("ParticipantId", int)
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS assets (
@@ -43,6 +43,7 @@ CREATE TABLE IF NOT EXISTS key_shares (
     domain_id INTEGER NOT NULL, epoch INTEGER NOT NULL, nonce BLOB NOT NULL, ciphertext BLOB NOT NULL,
     PRIMARY KEY (domain_id, epoch));
 CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, nonce BLOB NOT NULL, ciphertext BLOB NOT NULL);
+CREATE TABLE IF NOT EXISTS taken (kind TEXT NOT NULL, id TEXT NOT NULL, taken_ns INTEGER NOT NULL, PRIMARY KEY (kind, id));
 """
 _KEY_CHECK = b"chainsig-py asset store key check"
 _HKDF_INFO = b"chainsig-py mpc asset store v1 aes-256-gcm"
@@ -147,12 +148,23 @@ class AssetStore:
                 raise AssetStoreError(f"{kind.value} {asset_id} already exists") from None
 
     def take_owned(self, kind: AssetKind, asset_id: AssetId) -> TakenAsset:
-        """Delete the asset and commit, then return its value. Raises `AssetNotFound` if already taken."""
+        """Delete the asset and commit, then return its value. Raises `AssetNotFound` if already taken.
+
+        The id is recorded in the `taken` audit table in the same transaction (its primary key would refuse a
+        second take of the same id even if the asset were somehow stored again)."""
         with self._lock:
-            row = self._db.execute(
-                "DELETE FROM assets WHERE kind = ? AND id = ? RETURNING owner, nonce, ciphertext",
-                (kind.value, asset_id),
-            ).fetchone()
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                row = self._db.execute(
+                    "DELETE FROM assets WHERE kind = ? AND id = ? RETURNING owner, nonce, ciphertext",
+                    (kind.value, asset_id),
+                ).fetchone()
+                if row is not None:
+                    self._db.execute("INSERT INTO taken VALUES (?, ?, ?)", (kind.value, asset_id, time.time_ns()))
+                self._db.execute("COMMIT")
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
         if row is None:
             raise AssetNotFound(f"{kind.value} {asset_id}")
         owner, nonce, ciphertext = row
@@ -172,6 +184,20 @@ class AssetStore:
         asset_id, nonce, ciphertext = row
         value = self._open(nonce, ciphertext, self._aad("assets", kind.value, asset_id, owner), f"{kind.value} {asset_id}")
         return TakenAsset(kind, AssetId(asset_id), ParticipantId(owner), SecretBytes(value))
+
+    def ids(self, kind: AssetKind, owner: int) -> list[AssetId]:
+        """Ids (not values) of `owner`'s assets of `kind`, oldest first — to pick one to `take_owned`."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT id FROM assets WHERE kind = ? AND owner = ? ORDER BY created_ns", (kind.value, owner)
+            ).fetchall()
+        return [AssetId(r[0]) for r in rows]
+
+    def taken_ids(self, kind: AssetKind) -> list[AssetId]:
+        """Every id of `kind` ever taken from this store (the audit trail of one-use assets)."""
+        with self._lock:
+            rows = self._db.execute("SELECT id FROM taken WHERE kind = ?", (kind.value,)).fetchall()
+        return [AssetId(r[0]) for r in rows]
 
     def count(self, kind: AssetKind, owner: int | None = None) -> int:
         """Pool size of `kind`, optionally only the assets owned by `owner`."""

@@ -21,7 +21,7 @@ from mpc_service.chain.events import SignRequest
 from mpc_service.config import QueueConfig
 from mpc_service.types import ParticipantId, RequestId
 
-__all__ = ["leader_order", "RequestQueue", "Dropped", "DropReason"]
+__all__ = ["DropReason", "Dropped", "RequestQueue", "leader_order"]
 
 
 def _rank(participant: ParticipantId, request_id: RequestId) -> int:
@@ -135,6 +135,15 @@ class RequestQueue:
         if entry:
             entry.in_progress = False
             entry.not_before = self._clock() + min(self.config.retry_after_s, 2.0 ** (entry.attempts - 1))
+
+    def not_ready(self, request_id: RequestId, delay_s: float) -> None:
+        """The leader could not start (e.g. no presignature for the live set yet): try again after `delay_s`
+        without counting an attempt."""
+        entry = self._entries.get(request_id)
+        if entry:
+            entry.in_progress = False
+            entry.attempts = max(0, entry.attempts - 1)
+            entry.not_before = self._clock() + delay_s
 
     def attempts(self, request_id: RequestId) -> int:
         entry = self._entries.get(request_id)

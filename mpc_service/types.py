@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from typing import NewType
 
-ParticipantId = NewType("ParticipantId", int)  # u32, as in the contract's participants list
+from mpc_service.protocol.types import ParticipantId  # u32, as in the contract's participants list (one NewType)
+
+__all__ = ["ChannelId", "DomainId", "ParticipantId", "RequestId"]
+
 RequestId = NewType("RequestId", bytes)  # 32 bytes, see chain.events.request_id_of
 DomainId = NewType("DomainId", int)
 ChannelId = NewType("ChannelId", bytes)  # one protocol instance on the p2p network (≤ 255 bytes)

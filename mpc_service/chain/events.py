@@ -21,7 +21,7 @@ from typing import Any, Literal
 from mpc_service.errors import MpcError
 from mpc_service.types import DomainId, RequestId
 
-__all__ = ["ContractEventError", "SignRequest", "SignCompletion", "parse_event_log", "request_id_of", "EVENT_PREFIX"]
+__all__ = ["EVENT_PREFIX", "ContractEventError", "SignCompletion", "SignRequest", "parse_event_log", "request_id_of"]
 
 EVENT_PREFIX = "EVENT_JSON:"
 STANDARD = "chainsig"

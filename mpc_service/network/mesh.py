@@ -310,17 +310,34 @@ class PeerNetwork:
     async def _pump(self, link: _Link, writer: asyncio.StreamWriter, pongs: asyncio.Task[None]) -> None:
         """Write queued frames; PING when idle; give up when the PONGs stop or the reader fails."""
         seq = 0
+        last_ping = time.monotonic()
         while True:
             if pongs.done():
                 pongs.result()  # re-raise the reader's failure
                 raise ConnectionError("peer closed the link")
-            if time.monotonic() - link.last_pong > 3 * self.keepalive_s:
+            now = time.monotonic()
+            if now - link.last_pong > 3 * self.keepalive_s:
                 raise TimeoutError("keepalive: no PONG")
-            try:
-                frame = await asyncio.wait_for(link.outbox.get(), self.keepalive_s)
-            except TimeoutError:
+            if now - last_ping >= self.keepalive_s:
+                # PING on schedule even while busy: PONGs only answer PINGs, so a link that is never idle would
+                # otherwise look dead after 3 × keepalive_s.
                 seq += 1
-                frame = frames.encode(FrameType.PING, seq.to_bytes(8, "big"))
+                last_ping = now
+                writer.write(frames.encode(FrameType.PING, seq.to_bytes(8, "big")))
+            # Wake on a frame to send *or* on the reader ending (a dead peer is noticed at once, not at the next PING).
+            getter = asyncio.ensure_future(link.outbox.get())
+            done, _ = await asyncio.wait({getter, pongs}, timeout=max(0.001, last_ping + self.keepalive_s - now),
+                                         return_when=asyncio.FIRST_COMPLETED)
+            if getter in done:
+                frame = getter.result()
+            else:
+                getter.cancel()
+                try:
+                    frame = await getter  # it may have got a frame just before the cancel: send it, in order
+                except asyncio.CancelledError:
+                    if asyncio.current_task().cancelling():  # type: ignore[union-attr]
+                        raise
+                    continue
             writer.write(frame)
             await writer.drain()
 

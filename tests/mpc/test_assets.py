@@ -10,7 +10,13 @@ from pathlib import Path
 import pytest
 
 from mpc_service.assets import (
-    AssetCorrupted, AssetId, AssetKind, AssetNotFound, AssetStore, AssetStoreError, new_asset_id,
+    AssetCorrupted,
+    AssetId,
+    AssetKind,
+    AssetNotFound,
+    AssetStore,
+    AssetStoreError,
+    new_asset_id,
 )
 from mpc_service.secret import SecretBytes
 

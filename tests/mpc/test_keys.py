@@ -8,7 +8,12 @@ from pathlib import Path
 import pytest
 
 from mpc_service.keys import (
-    AccountKey, Ed25519KeyPair, KeyFileError, load_near_key_file, load_storage_secret, verify_ed25519,
+    AccountKey,
+    Ed25519KeyPair,
+    KeyFileError,
+    load_near_key_file,
+    load_storage_secret,
+    verify_ed25519,
     write_near_key_file,
 )
 from mpc_service.secret import SecretBytes

@@ -12,8 +12,7 @@ from collections.abc import AsyncIterator
 import pytest
 
 from mpc_service.keys import Ed25519KeyPair
-from mpc_service.network import Peer, PeerNetwork, PeerUnavailable
-from mpc_service.network import frames
+from mpc_service.network import Peer, PeerNetwork, PeerUnavailable, frames
 from mpc_service.network.frames import FrameType
 from mpc_service.types import ChannelId, ParticipantId
 

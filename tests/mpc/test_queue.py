@@ -95,3 +95,19 @@ def test_expiry_after_200_blocks_and_completion() -> None:
     assert q.complete(new.request_id) == new
     assert len(q) == 0
     assert not q.add(new)  # a replayed event after completion is ignored
+
+
+def test_not_ready_retries_soon_without_spending_an_attempt() -> None:
+    clock = Clock()
+    config = QueueConfig(retry_after_s=10.0, max_attempts=1, expiry_blocks=200, check_interval_s=1.0)
+    req = make_request()
+    leader = leader_order(P, req.request_id)[0]
+    queue = RequestQueue(leader, config, clock)
+    queue.add(req)
+    for _ in range(3):  # more "not ready" rounds than max_attempts: the request is never dropped for it
+        started, dropped = queue.due(P)
+        assert [r.request_id for r in started] == [req.request_id] and not dropped
+        queue.not_ready(req.request_id, 0.5)
+        assert queue.due(P) == ([], [])  # not before 0.5 s
+        clock.now += 0.5
+    assert queue.attempts(req.request_id) == 0

@@ -1,0 +1,159 @@
+"""End-to-end signing benchmark: localnet process + signer contract + 5 MPC node processes (threshold 3).
+
+Prints, for secp256k1 requests made through py-near (`chainsig.sign.request_signature`):
+* latency of sequential requests: blocks from the block where the `sign` receipt ran to the block where the
+  caller's callback returned the signature, and wall-clock ms from submitting the transaction to its final outcome
+  (p50 / p95);
+* throughput: `--burst` requests submitted at once from several accounts, signatures per second until all finished.
+
+    python3 -m benchmarks.bench_e2e [--sequential 20] [--burst 60]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+CONTRACT_ID = "signer.test.near"
+
+
+def _cpu_s(pid: int) -> float:
+    """User + system CPU seconds of a process (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _pct(values: list[float], p: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(p * (len(ordered) - 1)))]
+
+
+async def _blocks(rpc: Any, tx_hash: str, sender: str) -> int:
+    """Blocks between the `sign` receipt's block and the block of the callback that returned the signature."""
+    status = await rpc.call("EXPERIMENTAL_tx_status", {"tx_hash": tx_hash, "sender_account_id": sender,
+                                                       "wait_until": "FINAL"})
+    outcomes = status["receipts_outcome"]
+    heights = []
+    for o in (outcomes[0], outcomes[-1]):
+        block = await rpc.call("block", {"block_id": o["block_hash"]})
+        heights.append(int(block["header"]["height"]))
+    # the last receipt outcome is a gas refund one block after the callback
+    last_value = [o for o in outcomes if "SuccessValue" in o["outcome"]["status"]
+                  and o["outcome"]["status"]["SuccessValue"]]
+    if last_value:
+        block = await rpc.call("block", {"block_id": last_value[-1]["block_hash"]})
+        heights[1] = int(block["header"]["height"])
+    return heights[1] - heights[0]
+
+
+async def bench(work: Path, sequential: int, burst: int, users: int) -> None:
+    from chainsig.credentials import NearCredentials
+    from chainsig.sign import DomainId, SignRequest, request_signature
+    from contract.build import build_contract
+    from localnet.chain.keys import SecretKey
+    from localnet.rpc.home import read_validator_key
+    from localnet.workspaces import NEAR, connect
+    from mpc_service.chain.rpc import JsonRpc
+    from mpc_service.cluster import NodeProcesses, deploy_signer, fetch_status, prepare_cluster, wait_for_keys
+    from scripts.demo import start_localnet
+
+    chain, rpc_url = start_localnet(work / "chain")
+    root_key = work / "chain" / "validator_key.json"
+    procs = None
+    try:
+        wasm = build_contract(ROOT / "contract" / "signer").read_bytes()
+        spec = await prepare_cluster(rpc_url, root_key, work / "cluster", nodes=5, threshold=3,
+                                     contract_id=CONTRACT_ID, pools=(64, 32))
+        await deploy_signer(rpc_url, root_key, spec, wasm)
+        procs = NodeProcesses(spec)
+        procs.start_all()
+        await wait_for_keys(spec, 2, timeout_s=180, presignatures=20)
+        worker = connect(rpc_url, read_validator_key(root_key))
+        creds = []
+        for i in range(users):
+            key = SecretKey.generate()
+            await worker.root_account().create_subaccount(f"bench{i}").initial_balance(50 * NEAR).keys(key).transact()
+            creds.append(NearCredentials.from_json(
+                f'{{"account_id": "bench{i}.test.near", "secret_key": "{key.to_near_string()}"}}'))
+        await worker.close()
+
+        async with JsonRpc(rpc_url) as rpc:
+            ms: list[float] = []
+            blocks: list[int] = []
+            for i in range(sequential):
+                t0 = time.monotonic()
+                result = await request_signature(rpc_url, CONTRACT_ID, creds[0],
+                                                 SignRequest(f"seq-{i}", os.urandom(32), DomainId(0)), timeout_s=60)
+                ms.append((time.monotonic() - t0) * 1000)
+                assert result.transaction_hash is not None
+                blocks.append(await _blocks(rpc, result.transaction_hash, creds[0].account_id))
+            print(f"sequential secp256k1 requests: {sequential}")
+            print(f"  latency blocks (sign receipt -> signature returned): p50 {_pct(blocks, .5):.0f}  "
+                  f"p95 {_pct(blocks, .95):.0f}  max {max(blocks)}")
+            print(f"  latency ms (submit -> final outcome): p50 {_pct(ms, .5):.0f}  p95 {_pct(ms, .95):.0f}  "
+                  f"mean {statistics.fmean(ms):.0f}")
+
+            await wait_for_keys(spec, 2, timeout_s=120, presignatures=min(30, burst // 5 + 2))
+            assert procs is not None
+            pids = {"localnet": chain.pid, **{f"node{i}": p.pid for i, p in procs.procs.items()}}
+            cpu0 = {name: _cpu_s(pid) for name, pid in pids.items()}
+            t0 = time.monotonic()
+            done_at: list[float] = []
+
+            async def one(i: int) -> None:
+                await request_signature(rpc_url, CONTRACT_ID, creds[i % users],
+                                        SignRequest(f"burst-{i}", os.urandom(32), DomainId(0)), timeout_s=120)
+                done_at.append(time.monotonic() - t0)
+
+            results = await asyncio.gather(*(one(i) for i in range(burst)), return_exceptions=True)
+            failures = [r for r in results if isinstance(r, BaseException)]
+            elapsed = time.monotonic() - t0
+            print(f"burst of {burst} secp256k1 requests from {users} accounts: {burst - len(failures)} answered, "
+                  f"{len(failures)} failed, {elapsed:.2f} s -> {(burst - len(failures)) / elapsed:.1f} signatures/s")
+            if done_at:
+                print(f"  completion ms: p50 {_pct(done_at, .5) * 1000:.0f}  p95 {_pct(done_at, .95) * 1000:.0f}")
+            cpu = {name: round(_cpu_s(pid) - cpu0[name], 1) for name, pid in pids.items()}
+            print(f"  CPU seconds during the burst (2 cores shared): {cpu}")
+            for f in failures[:3]:
+                print(f"  failure: {type(f).__name__}: {f}")
+            statuses = [await fetch_status(n) for n in spec.nodes]
+            print("node pools after the burst (presignatures owned):",
+                  [s["pools"]["presignatures_owned"] if s else None for s in statuses])
+    finally:
+        if procs is not None:
+            procs.stop_all()
+        chain.terminate()
+        chain.wait(10)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(prog="bench_e2e")
+    parser.add_argument("--sequential", type=int, default=20)
+    parser.add_argument("--burst", type=int, default=60)
+    parser.add_argument("--users", type=int, default=6)
+    parser.add_argument("--keep", action="store_true", help="keep the working directory (node logs)")
+    args = parser.parse_args()
+    work = Path(tempfile.mkdtemp(prefix="chainsig-bench-"))
+    try:
+        asyncio.run(bench(work, args.sequential, args.burst, args.users))
+    finally:
+        if args.keep:
+            print(f"kept {work}")
+        else:
+            shutil.rmtree(work, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,215 @@
+"""The indexer: follows blocks over JSON-RPC from a persisted height and turns each block into one `BlockUpdate`.
+
+Like near/mpc's indexer it reads *receipts*, not logs: a `sign` request is a receipt in the block's chunk with
+receiver = the signer contract and one FunctionCall `sign`; its request (tweak, payload, domain) is computed from the
+call's arguments and the predecessor, exactly as the contract does, and its entropy is the block's `random_value`
+(the block in which the receipt executed). `respond` receipts are reported as hints that a request may be done; the
+request queue confirms with the contract's `get_pending_request` view (a respond may also fail).
+
+The processed height is stored in SQLite after each block is handed over. On start the indexer re-reads the last
+`rescan_blocks` (the request lifetime, 200) blocks, so requests that were pending in memory before a restart are seen
+again; the queue drops the ones the contract no longer holds. Nothing is double-signed: the contract resumes a request
+once, and the queue asks the contract before each attempt.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import binascii
+import json
+import logging
+import sqlite3
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import base58
+
+from chainsig.kdf import derive_tweak
+from mpc_service.chain.events import SignRequest, request_id_of
+from mpc_service.chain.rpc import ChainError, ReadChain, UnknownBlock
+from mpc_service.types import DomainId, RequestId
+
+__all__ = ["BlockUpdate", "Indexer", "parse_respond_args", "parse_sign_args"]
+
+log = logging.getLogger("mpc_service.indexer")
+
+
+@dataclass(frozen=True)
+class BlockUpdate:
+    """Everything the node needs from one block."""
+
+    height: int
+    block_hash: str
+    random_value: bytes = field(repr=False)
+    requests: tuple[SignRequest, ...] = ()
+    responded: tuple[RequestId, ...] = ()
+    catching_up: bool = False
+
+
+def _payload(req: dict[str, Any]) -> tuple[str, bytes]:
+    if "payload_v2" in req:
+        obj = req["payload_v2"]
+        if not isinstance(obj, dict) or len(obj) != 1:
+            raise ValueError("payload_v2 must have one variant")
+        ((kind, value),) = obj.items()
+        if kind not in ("Ecdsa", "Eddsa") or not isinstance(value, str):
+            raise ValueError("bad payload_v2")
+        return kind, bytes.fromhex(value)
+    legacy = req.get("payload")
+    if isinstance(legacy, list) and all(isinstance(b, int) and 0 <= b < 256 for b in legacy):
+        return "Ecdsa", bytes(legacy)
+    raise ValueError("no payload")
+
+
+def parse_sign_args(args: bytes, predecessor: str) -> tuple[DomainId, bytes, str, bytes]:
+    """(domain, tweak, payload kind, payload) of a `sign` call; ValueError when the contract would reject it."""
+    data = json.loads(args)
+    req = data["request"]
+    domain = req.get("domain_id", req.get("key_version", 0))
+    path = req.get("path")
+    if not isinstance(domain, int) or isinstance(domain, bool) or not isinstance(path, str):
+        raise ValueError("bad domain_id or path")  # noqa: TRY004 - one error type: "the contract rejects it"
+    kind, payload = _payload(req)
+    if kind == "Ecdsa" and len(payload) != 32:
+        raise ValueError("ECDSA payload must be 32 bytes")
+    return DomainId(domain), derive_tweak(predecessor, path), kind, payload
+
+
+def parse_respond_args(args: bytes) -> RequestId:
+    """The request id a `respond` call answers."""
+    req = json.loads(args)["request"]
+    tweak = req["tweak"]
+    tweak_bytes = bytes.fromhex(tweak) if isinstance(tweak, str) else bytes(tweak)
+    ((kind, value),) = req["payload"].items()
+    payload = bytes.fromhex(value) if isinstance(value, str) else bytes(value)
+    return request_id_of(int(req["domain_id"]), tweak_bytes, kind, payload)
+
+
+def _function_calls(receipt: dict[str, Any]) -> list[dict[str, Any]]:
+    action = (receipt.get("receipt") or {}).get("Action")
+    if not isinstance(action, dict):
+        return []
+    return [a["FunctionCall"] for a in action.get("actions", []) if isinstance(a, dict) and "FunctionCall" in a]
+
+
+class _HeightStore:
+    """The last processed height, in SQLite."""
+
+    def __init__(self, path: Path) -> None:
+        self._db = sqlite3.connect(path, isolation_level=None)
+        self._db.execute("CREATE TABLE IF NOT EXISTS indexer (name TEXT PRIMARY KEY, height INTEGER NOT NULL)")
+
+    def get(self) -> int | None:
+        row = self._db.execute("SELECT height FROM indexer WHERE name = 'processed'").fetchone()
+        return int(row[0]) if row else None
+
+    def set(self, height: int) -> None:
+        self._db.execute("INSERT OR REPLACE INTO indexer VALUES ('processed', ?)", (height,))
+
+    def close(self) -> None:
+        self._db.close()
+
+
+class Indexer:
+    """Follows the chain and puts one `BlockUpdate` per block on `updates`."""
+
+    def __init__(self, chain: ReadChain, contract_id: str, db_path: Path, *, start_height: int | None,
+                 poll_interval_s: float = 0.1, rescan_blocks: int = 200) -> None:
+        self.chain = chain
+        self.contract_id = contract_id
+        self._store = _HeightStore(db_path)
+        self._start_height = start_height
+        self.poll_interval_s = poll_interval_s
+        self.rescan_blocks = rescan_blocks
+        self.updates: asyncio.Queue[BlockUpdate] = asyncio.Queue(maxsize=1000)
+        self.processed_height = -1
+        self.latest_height = -1
+        self.requests_seen = 0
+
+    def close(self) -> None:
+        self._store.close()
+
+    async def _first_height(self) -> int:
+        saved = self._store.get()
+        if saved is not None:
+            return max(0, saved + 1 - self.rescan_blocks)
+        if self._start_height is not None:
+            return self._start_height
+        return await self.chain.latest_height()
+
+    async def run(self) -> None:
+        """Follow blocks forever (cancel to stop). RPC failures are retried with backoff.
+
+        The next block is asked for directly; only when it does not exist is `status` consulted, to tell a height
+        that is not produced yet from a skipped one."""
+        next_height = await self._retrying(self._first_height)
+        saved = self._store.get()
+        backoff = self.poll_interval_s
+        while True:
+            try:
+                try:
+                    update = await self._read_block(next_height, catching_up=saved is not None and next_height <= saved)
+                except UnknownBlock:
+                    self.latest_height = await self.chain.latest_height()
+                    if self.latest_height <= next_height:
+                        await asyncio.sleep(self.poll_interval_s)
+                        continue
+                    # Later blocks exist. Ask again: the block may have been produced since the first ask; only a
+                    # height that is still unknown now is really skipped (e.g. after a fast-forward).
+                    try:
+                        update = await self._read_block(next_height, catching_up=saved is not None
+                                                        and next_height <= saved)
+                    except UnknownBlock:
+                        update = None
+                if update is not None:
+                    await self.updates.put(update)
+                    self.latest_height = max(self.latest_height, update.height)
+                self.processed_height = next_height
+                self._store.set(next_height)
+                next_height += 1
+                backoff = self.poll_interval_s
+            except ChainError as exc:
+                log.warning("indexer: RPC failed, retrying", extra={"error": str(exc), "height": next_height})
+                backoff = min(backoff * 2, 5.0)
+                await asyncio.sleep(backoff)
+
+    async def _retrying(self, fn: Any) -> Any:
+        delay = 0.2
+        while True:
+            try:
+                return await fn()
+            except ChainError as exc:
+                log.warning("indexer: RPC failed at start, retrying", extra={"error": str(exc)})
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 5.0)
+
+    async def _read_block(self, height: int, *, catching_up: bool) -> BlockUpdate:
+        block = await self.chain.block(height)  # UnknownBlock propagates
+        header = block["header"]
+        block_hash = header["hash"]
+        random_value = base58.b58decode(header.get("random_value") or base58.b58encode(bytes(32)))
+        chunk = await self.chain.chunk(block_hash)
+        requests: list[SignRequest] = []
+        responded: list[RequestId] = []
+        for receipt in chunk.get("receipts", []):
+            if receipt.get("receiver_id") != self.contract_id:
+                continue
+            for call in _function_calls(receipt):
+                method = call.get("method_name")
+                try:
+                    args = base64.b64decode(call.get("args", ""))
+                    if method == "sign":
+                        domain, tweak, kind, payload = parse_sign_args(args, receipt["predecessor_id"])
+                        rid = request_id_of(domain, tweak, kind, payload)
+                        requests.append(SignRequest(rid, domain, tweak, kind, payload,  # type: ignore[arg-type]
+                                                    receipt["predecessor_id"], receipt["receipt_id"], height,
+                                                    block_hash, random_value))
+                    elif method == "respond":
+                        responded.append(parse_respond_args(args))
+                except (ValueError, KeyError, TypeError, binascii.Error) as exc:
+                    log.info("ignoring malformed call (the contract rejects it)",
+                             extra={"method": method, "receipt": receipt.get("receipt_id"), "error": str(exc)})
+        self.requests_seen += len(requests)
+        return BlockUpdate(height, block_hash, random_value, tuple(requests), tuple(responded), catching_up)

@@ -1,0 +1,154 @@
+"""`python3 -m scripts.demo`: the whole flow on one machine, with real processes.
+
+1. start the localnet (`python -m localnet`), 2. build and deploy the signer contract and `init` it with 5 participants
+(threshold 3), 3. start 5 MPC node processes; every participant votes to add the secp256k1 and ed25519 domains and the
+nodes run the DKG and `vote_pk`, 4. as a user, derive the Ethereum address of `alice.test.near` + `ethereum-1`,
+5. request a signature over an EIP-1559 transaction hash with `chainsig sign` (py-near underneath), 6. show that the
+signed transaction recovers to the derived address. Everything is stopped at the end; `--keep` leaves the directory.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+CONTRACT_ID = "signer.test.near"
+USER = "alice.test.near"
+PATH = "ethereum-1"
+
+
+def step(text: str) -> None:
+    print(f"\n== {text}", flush=True)
+
+
+def start_localnet(home: Path) -> tuple[subprocess.Popen[bytes], str]:
+    home.mkdir(parents=True, exist_ok=True)
+    log = open(home / "localnet.log", "wb")  # noqa: SIM115 - owned by the child
+    proc = subprocess.Popen([sys.executable, "-m", "localnet", "--home", str(home), "--port", "0"],
+                            stdout=log, stderr=subprocess.STDOUT, cwd=ROOT)
+    log.close()
+    addr = home / "rpc_addr"
+    deadline = time.monotonic() + 60
+    while not addr.exists():
+        if proc.poll() is not None or time.monotonic() > deadline:
+            raise SystemExit(f"localnet did not start; see {home / 'localnet.log'}")
+        time.sleep(0.1)
+    return proc, addr.read_text().strip()
+
+
+async def demo(work: Path) -> None:
+    from chainsig.addresses import ethereum_address
+    from chainsig.evm import Eip1559Transaction
+    from chainsig.kdf import derive_public_key
+    from chainsig.keys import Secp256k1PublicKey
+    from chainsig.signatures import EcdsaSignature
+    from localnet.chain.keys import SecretKey
+    from localnet.rpc.home import read_validator_key
+    from localnet.workspaces import NEAR, connect
+    from mpc_service.cluster import NodeProcesses, deploy_signer, prepare_cluster, wait_for_keys
+
+    step("1. starting the localnet")
+    chain_proc, rpc = start_localnet(work / "chain")
+    root_key = work / "chain" / "validator_key.json"
+    print(f"localnet RPC at {rpc}")
+    procs: NodeProcesses | None = None
+    try:
+        step("2. building and deploying the signer contract")
+        contract_dir = ROOT / "contract" / "signer"
+        if not (contract_dir / "contract.py").exists():
+            raise SystemExit("contract/signer/contract.py does not exist yet: the signer contract is not written")
+        from contract.build import build_contract
+
+        wasm = build_contract(contract_dir).read_bytes()
+        print(f"signer.wasm: {len(wasm)} bytes")
+        spec = await prepare_cluster(rpc, root_key, work / "cluster", nodes=5, threshold=3, contract_id=CONTRACT_ID)
+        await deploy_signer(rpc, root_key, spec, wasm)
+        print(f"deployed {CONTRACT_ID}; init with 5 participants, threshold 3; domains 0 (Secp256k1), 1 (Ed25519) voted")
+
+        step("3. starting 5 MPC nodes; they run the DKG and vote_pk")
+        procs = NodeProcesses(spec)
+        procs.start_all()
+        started = time.monotonic()
+        await wait_for_keys(spec, 2, timeout_s=180, presignatures=1)
+        worker = connect(rpc, read_validator_key(root_key))
+        root_pk = (await worker.view(CONTRACT_ID, "public_key", {"domain_id": 0})).json()
+        state = (await worker.view(CONTRACT_ID, "state", {})).json()
+        print(f"DKG done in {time.monotonic() - started:.1f} s; contract state {state['protocol_state']}")
+        print(f"root secp256k1 key: {root_pk}")
+
+        step(f"4. deriving the Ethereum address of {USER} + {PATH}")
+        alice_key = SecretKey.generate()
+        await worker.root_account().create_subaccount("alice").initial_balance(10 * NEAR).keys(alice_key).transact()
+        key_file = work / "alice.json"
+        key_file.write_text(json.dumps({"account_id": USER, "public_key": str(alice_key.public_key),
+                                        "secret_key": alice_key.to_near_string()}))
+        derived = derive_public_key(root_pk, USER, PATH)
+        assert isinstance(derived, Secp256k1PublicKey)
+        address = ethereum_address(derived)
+        contract_view = (await worker.view(CONTRACT_ID, "derived_public_key",
+                                           {"path": PATH, "predecessor": USER, "domain_id": 0})).json()
+        await worker.close()
+        print(f"address {address} (contract's derived_public_key agrees: {contract_view == str(derived)})")
+
+        step("5. requesting a signature over an EIP-1559 transaction hash with `chainsig sign`")
+        tx = Eip1559Transaction(chain_id=1, nonce=0, max_priority_fee_per_gas_wei=10**9, max_fee_per_gas_wei=3 * 10**10,
+                                gas_limit=21000, to="0x000000000000000000000000000000000000dEaD", value_wei=10**15)
+        payload = tx.hash_to_sign()
+        cmd = [sys.executable, "-m", "chainsig.cli", "sign", "--rpc", rpc, "--contract", CONTRACT_ID, "--account", USER,
+               "--key", str(key_file), "--path", PATH, "--payload", payload.hex(), "--domain", "0"]
+        print("$ chainsig sign --rpc", rpc, "--contract", CONTRACT_ID, "--account", USER, "--key alice.json --path",
+              PATH, "--payload", payload.hex())
+        t0 = time.monotonic()
+        out = await asyncio.to_thread(subprocess.run, cmd, capture_output=True, text=True, cwd=ROOT, timeout=120,
+                                      check=False)
+        if out.returncode != 0:
+            raise SystemExit(f"chainsig sign failed: {out.stderr.strip()}")
+        response = json.loads(out.stdout)
+        print(json.dumps(response))
+        print(f"answered in {time.monotonic() - t0:.2f} s")
+
+        step("6. checking the signature")
+        signature = EcdsaSignature.from_response(response)
+        recovered = ethereum_address(signature.recover(payload))
+        signed = tx.attach_signature(signature, expected_sender=address)
+        print(f"recovered signer {recovered}; signed tx sender {signed.sender}")
+        if recovered != address:
+            raise SystemExit("FAILED: the signature does not recover to the derived address")
+        print("OK: the MPC signature recovers to the derived address")
+    finally:
+        if procs is not None:
+            procs.stop_all()
+        chain_proc.terminate()
+        chain_proc.wait(10)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(prog="scripts.demo")
+    parser.add_argument("--dir", type=Path, help="working directory (default: a temporary one)")
+    parser.add_argument("--keep", action="store_true", help="keep the working directory")
+    args = parser.parse_args()
+    work = args.dir or Path(tempfile.mkdtemp(prefix="chainsig-demo-"))
+    work.mkdir(parents=True, exist_ok=True)
+    print(f"working directory: {work}")
+    try:
+        asyncio.run(demo(work))
+    finally:
+        if not args.keep and args.dir is None:
+            shutil.rmtree(work, ignore_errors=True)
+        else:
+            print(f"kept {work} (node logs in cluster/node*/node.log)")
+    return 0
+
+
+if __name__ == "__main__":
+    os.environ.setdefault("PYTHONUNBUFFERED", "1")
+    sys.exit(main())

@@ -1,0 +1,221 @@
+"""End-to-end: the signer contract on the localnet, five node processes, requests through py-near.
+
+Tests share one cluster and run in file order: plain requests first, then faults (a malicious node, two nodes
+killed, a full restart with requests issued while every node is down). Each test leaves all five nodes running.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sqlite3
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+from chainsig.kdf import derive_public_key
+from chainsig.keys import Ed25519PublicKey, Secp256k1PublicKey
+from chainsig.sign import DomainId, SignatureResult, SignRequest, request_signature
+from chainsig.signatures import EcdsaSignature, Ed25519Signature
+
+if TYPE_CHECKING:
+    from tests.e2e.conftest import E2ECluster
+
+CONTRACT_ID = "signer.test.near"  # as in conftest (not imported: works without `tests` on sys.path)
+NODES = 5
+ROOT = Path(__file__).resolve().parents[2]
+
+pytestmark = pytest.mark.slow
+
+
+async def _sign(env: E2ECluster, creds: Any, path: str, payload: bytes, domain: int) -> SignatureResult:
+    return await request_signature(env.rpc, CONTRACT_ID, creds, SignRequest(path, payload, DomainId(domain)),
+                                   timeout_s=60)
+
+
+def _check(env: E2ECluster, result: SignatureResult, account: str, path: str, payload: bytes, domain: int) -> None:
+    root = env.run(env.view("public_key", {"domain_id": domain}))
+    key = derive_public_key(root, account, path)
+    if domain == 0:
+        assert isinstance(result.signature, EcdsaSignature) and isinstance(key, Secp256k1PublicKey)
+        assert result.signature.is_low_s
+        assert result.signature.verify(payload, key), "signature does not verify under the derived key"
+        assert result.signature.recover(payload) == key
+    else:
+        assert isinstance(result.signature, Ed25519Signature) and isinstance(key, Ed25519PublicKey)
+        assert result.signature.verify(payload, key), "signature does not verify under the derived key"
+
+
+def _sign_many(env: E2ECluster, creds: Any, jobs: list[tuple[str, bytes, int]]) -> list[SignatureResult]:
+    async def go() -> list[SignatureResult]:
+        return list(await asyncio.gather(*(_sign(env, creds, p, m, d) for p, m, d in jobs)))
+
+    results = env.run(go())
+    for (path, payload, domain), result in zip(jobs, results, strict=True):
+        _check(env, result, creds.account_id, path, payload, domain)
+    return results
+
+
+def test_secp256k1_request_is_answered(cluster: E2ECluster) -> None:
+    creds = cluster.new_user()
+    payload = os.urandom(32)
+    started = time.monotonic()
+    [result] = _sign_many(cluster, creds, [("ethereum-1", payload, 0)])
+    assert result.response["scheme"] == "Secp256k1"
+    assert time.monotonic() - started < 30
+    served = sum(cluster.status(i)["requests"]["requests_served"] for i in range(NODES))  # type: ignore[index]
+    assert served >= 1
+
+
+def test_ed25519_request_is_answered(cluster: E2ECluster) -> None:
+    creds = cluster.new_user()
+    message = b"solana transaction message bytes " + os.urandom(16)
+    [result] = _sign_many(cluster, creds, [("solana-1", message, 1)])
+    assert result.response["scheme"] == "Ed25519"
+
+
+def test_malformed_requests_are_rejected_by_the_contract_and_nodes_keep_serving(cluster: E2ECluster) -> None:
+    from localnet.chain.keys import SecretKey
+    from localnet.rpc.home import read_validator_key
+    from localnet.workspaces import connect
+
+    creds = cluster.new_user()
+
+    async def bad_calls() -> list[Any]:
+        worker = connect(cluster.rpc, read_validator_key(cluster.root_key))
+        try:
+            user = worker.account(creds.account_id, SecretKey.from_string(creds.secret_key.reveal()))
+            outcomes = []
+            for request in ({"path": "p", "payload_v2": {"Ecdsa": "00" * 31}, "domain_id": 0},
+                            {"path": "p", "payload_v2": {"Ecdsa": "ff" * 32}, "domain_id": 0},
+                            {"path": "p", "payload_v2": {"Ecdsa": "11" * 32}, "domain_id": 7}):
+                outcomes.append(await user.call(CONTRACT_ID, "sign").args_json({"request": request}).deposit(1)
+                                .gas(100 * 10**12).transact())
+            return outcomes
+        finally:
+            await worker.close()
+
+    for outcome in cluster.run(bad_calls()):
+        assert not outcome.is_success
+    _sign_many(cluster, creds, [("after-bad", os.urandom(32), 0)])
+    assert all(cluster.procs.procs[i].poll() is None for i in range(NODES)), "a node exited"
+    metrics = cluster.run(_metrics(cluster))
+    assert "mpc_requests_requests_served" in metrics and "mpc_pools_presignatures" in metrics
+
+
+async def _metrics(env: E2ECluster) -> str:
+    import aiohttp
+
+    url = (env.spec.nodes[0].home / "data" / "status_addr").read_text().strip()
+    async with aiohttp.ClientSession() as session, session.get(url + "/metrics") as resp:
+        return await resp.text()
+
+
+def test_chainsig_sign_cli_prints_the_contracts_response(cluster: E2ECluster) -> None:
+    import json
+    import subprocess
+    import sys
+
+    creds = cluster.new_user()
+    message = os.urandom(48)
+    env = {**os.environ, "ALICE_KEY": json.dumps({"account_id": creds.account_id,
+                                                  "secret_key": creds.secret_key.reveal()})}
+    out = subprocess.run([sys.executable, "-m", "chainsig.cli", "sign", "--rpc", cluster.rpc, "--contract", CONTRACT_ID,
+                          "--account", creds.account_id, "--key", "ALICE_KEY", "--path", "sol-cli",
+                          "--payload", message.hex(), "--domain", "1"],
+                         capture_output=True, text=True, env=env, cwd=ROOT, timeout=120, check=False)
+    assert out.returncode == 0, out.stderr
+    response = json.loads(out.stdout)
+    assert response["scheme"] == "Ed25519"
+    root = cluster.run(cluster.view("public_key", {"domain_id": 1}))
+    key = derive_public_key(root, creds.account_id, "sol-cli")
+    assert isinstance(key, Ed25519PublicKey) and Ed25519Signature.from_response(response).verify(message, key)
+
+
+def test_concurrent_mixed_requests(cluster: E2ECluster) -> None:
+    creds = cluster.new_user()
+    jobs = [(f"path-{i}", os.urandom(32), 0) for i in range(4)] + [(f"ed-{i}", os.urandom(40), 1) for i in range(2)]
+    _sign_many(cluster, creds, jobs)
+
+
+def _restart(env: E2ECluster, index: int, extra_env: dict[str, str] | None = None) -> None:
+    env.procs.stop(index)
+    env.procs.start(index, extra_env)
+
+
+def test_malicious_node_cannot_make_a_request_succeed_wrongly_and_is_named(cluster: E2ECluster) -> None:
+    bad = NODES - 1
+    _restart(cluster, bad, {"MPC_NODE_MALICIOUS": "bad_shares,bad_respond"})
+    cluster.wait_ready([bad], presignatures=0)
+    creds = cluster.new_user()
+    named = False
+    for round_ in range(6):
+        _sign_many(cluster, creds, [(f"m-{round_}-{i}", os.urandom(32), 0) for i in range(3)]
+                   + [(f"me-{round_}", os.urandom(32), 1)])
+        blame = [rec for i in range(NODES - 1) for rec in cluster.logs(i) if rec.get("culprit") == bad]
+        if blame:
+            named = True
+            break
+    assert named, "no honest node named the malicious participant"
+    rejected = [rec for rec in cluster.logs(bad) if rec.get("msg") == "malicious respond sent"]
+    assert rejected and not any(rec["ok"] for rec in rejected), "a forged respond was accepted by the contract"
+    _restart(cluster, bad)
+    cluster.wait_ready([bad], presignatures=0)
+
+
+def test_signing_goes_on_with_two_of_five_nodes_killed(cluster: E2ECluster) -> None:
+    for index in (3, 4):
+        cluster.procs.stop(index, kill=True)
+    try:
+        creds = cluster.new_user()
+        _sign_many(cluster, creds, [("k-0", os.urandom(32), 0), ("k-1", os.urandom(32), 0),
+                                    ("k-ed", os.urandom(32), 1)])
+    finally:
+        for index in (3, 4):
+            cluster.procs.start(index)
+    cluster.wait_ready([3, 4], presignatures=0)
+
+
+def test_requests_issued_while_all_nodes_are_down_are_answered_after_restart(cluster: E2ECluster) -> None:
+    creds = cluster.new_user()
+    before = [cluster.status(i)["height"]["processed"] for i in range(NODES)]  # type: ignore[index]
+    cluster.procs.stop_all()
+
+    async def go() -> list[SignatureResult]:
+        tasks = [asyncio.create_task(_sign(cluster, creds, f"r-{i}", os.urandom(32), 0)) for i in range(2)]
+        tasks.append(asyncio.create_task(_sign(cluster, creds, "r-ed", os.urandom(32), 1)))
+        await asyncio.sleep(2.0)  # the requests are on chain and pending while no node runs
+        assert not any(t.done() for t in tasks)
+        cluster.procs.start_all()
+        return list(await asyncio.gather(*tasks))
+
+    results = cluster.run(go())
+    for result in results:
+        assert result.signature is not None
+    # The restarted nodes resumed from their persisted height and caught up with the chain.
+    after = [cluster.status(i)["height"]["processed"] for i in range(NODES)]  # type: ignore[index]
+    assert all(a > b for a, b in zip(after, before, strict=True))
+    cluster.wait_ready(list(range(NODES)), presignatures=0)
+
+
+def test_no_presignature_is_ever_used_twice(cluster: E2ECluster) -> None:
+    used: dict[str, str] = {}
+    for i in range(NODES):
+        for rec in cluster.logs(i):
+            if rec.get("msg") == "presignature used":
+                assert rec["presignature"] not in used, f"presignature {rec['presignature']} used twice"
+                used[rec["presignature"]] = rec["request"]
+    assert used, "no presignature was used at all"
+    for i in range(NODES):
+        db = sqlite3.connect(cluster.spec.nodes[i].home / "data" / "assets.sqlite")
+        try:
+            taken = {r[0] for r in db.execute("SELECT id FROM taken WHERE kind = 'presignature'")}
+            stored = {r[0] for r in db.execute("SELECT id FROM assets WHERE kind = 'presignature'")}
+        finally:
+            db.close()
+        assert not taken & stored, f"node {i}: a taken presignature is still stored"
+        for aid in used:
+            if aid.startswith(f"{i}-"):
+                assert aid in taken, f"node {i} led with presignature {aid} but its store never took it"
