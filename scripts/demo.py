@@ -4,7 +4,8 @@
 (threshold 3), 3. start 5 MPC node processes; every participant votes to add the secp256k1 and ed25519 domains and the
 nodes run the DKG and `vote_pk`, 4. as a user, derive the Ethereum address of `alice.test.near` + `ethereum-1`,
 5. request a signature over an EIP-1559 transaction hash with `chainsig sign` (py-near underneath), 6. show that the
-signed transaction recovers to the derived address. Everything is stopped at the end; `--keep` leaves the directory.
+signed transaction recovers to the derived address, 7. relay it to a real EVM (py-evm through eth-tester, in process) where
+the derived address was funded, and check that it executes. Everything is stopped at the end; `--keep` leaves the directory.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ ROOT = Path(__file__).resolve().parent.parent
 CONTRACT_ID = "signer.test.near"
 USER = "alice.test.near"
 PATH = "ethereum-1"
+RECIPIENT = "0x000000000000000000000000000000000000dEaD"
 
 
 def step(text: str) -> None:
@@ -51,6 +53,7 @@ async def demo(work: Path) -> None:
     from chainsig.kdf import derive_public_key
     from chainsig.keys import Secp256k1PublicKey
     from chainsig.signatures import EcdsaSignature
+    from eth_tester import EthereumTester, PyEVMBackend
     from localnet.chain.keys import SecretKey
     from localnet.rpc.home import read_validator_key
     from localnet.workspaces import NEAR, connect
@@ -100,8 +103,14 @@ async def demo(work: Path) -> None:
         print(f"address {address} (contract's derived_public_key agrees: {contract_view == str(derived)})")
 
         step("5. requesting a signature over an EIP-1559 transaction hash with `chainsig sign`")
-        tx = Eip1559Transaction(chain_id=1, nonce=0, max_priority_fee_per_gas_wei=10**9, max_fee_per_gas_wei=3 * 10**10,
-                                gas_limit=21000, to="0x000000000000000000000000000000000000dEaD", value_wei=10**15)
+        evm = EthereumTester(PyEVMBackend())  # the foreign chain: a real EVM, in process
+        evm.send_transaction({"from": evm.get_accounts()[0], "to": address, "value": 10**18, "gas": 21_000,
+                              "gas_price": 10**10})
+        base_fee = evm.get_block_by_number("latest")["base_fee_per_gas"]
+        tx = Eip1559Transaction(chain_id=evm.backend.chain.chain_id, nonce=evm.get_nonce(address),
+                                max_priority_fee_per_gas_wei=10**9, max_fee_per_gas_wei=4 * base_fee,
+                                gas_limit=21000, to=RECIPIENT, value_wei=10**15)
+        print(f"funded {address} with 1 ETH on the EVM (chain id {tx.chain_id}); transaction: 0.001 ETH to {RECIPIENT}")
         payload = tx.hash_to_sign()
         cmd = [sys.executable, "-m", "chainsig.cli", "sign", "--rpc", rpc, "--contract", CONTRACT_ID, "--account", USER,
                "--key", str(key_file), "--path", PATH, "--payload", payload.hex(), "--domain", "0"]
@@ -124,6 +133,15 @@ async def demo(work: Path) -> None:
         if recovered != address:
             raise SystemExit("FAILED: the signature does not recover to the derived address")
         print("OK: the MPC signature recovers to the derived address")
+
+        step("7. relaying the signed transaction to the EVM")
+        recipient_before = evm.get_balance(RECIPIENT)
+        receipt = evm.get_transaction_receipt(evm.send_raw_transaction(signed.raw_hex))
+        received = evm.get_balance(RECIPIENT) - recipient_before
+        print(f"receipt status {receipt['status']}, gas used {receipt['gas_used']}; {RECIPIENT} received {received} wei")
+        if receipt["status"] != 1 or received != tx.value_wei:
+            raise SystemExit("FAILED: the relayed transaction did not execute as signed")
+        print("OK: the transaction signed by the MPC network executed on the EVM")
     finally:
         if procs is not None:
             procs.stop_all()
