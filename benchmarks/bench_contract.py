@@ -108,8 +108,8 @@ async def bench() -> None:
             for label, gas, target in rows:
                 verdict = "" if target is None else f"<= {tgas(target)}  {'OK' if gas <= target else 'OVER'}"
                 print(f"{label:46} {tgas(gas)}  {verdict}")
-            print("dominant costs: SHA3-256 of the tweak in MicroPython (~7 Tgas of sign and derived_public_key),"
-                  " the function-call base (~2.3 Tgas) + interpreter start (~1.2 Tgas) of every call, and for"
+            print("dominant costs: SHA3-256 of the tweak in MicroPython (~5 Tgas of sign and derived_public_key),"
+                  " ~1.6 Tgas of every call (function-call fees, loading the module, interpreter start), and for"
                   " Ed25519 respond the pure-Python root + tweak*B (~64 mixed additions + an inversion).")
             await worker.close()
         finally:

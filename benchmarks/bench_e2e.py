@@ -6,7 +6,10 @@ Prints, for secp256k1 requests made through py-near (`chainsig.sign.request_sign
   (p50 / p95);
 * throughput: `--burst` requests submitted at once from several accounts, signatures per second until all finished.
 
-    python3 -m benchmarks.bench_e2e [--sequential 20] [--burst 60]
+* optionally (`--sustained S --rate R`) requests at a fixed rate for S seconds, more than the pools hold, so the
+  figure includes generating triples and presignatures.
+
+    python3 -m benchmarks.bench_e2e [--sequential 20] [--burst 60] [--sustained 30 --rate 20] [--profile DIR]
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 CONTRACT_ID = "signer.test.near"
+POOL_PRESIGNATURES = 32  # presignatures_target of each node
 
 
 def _cpu_s(pid: int) -> float:
@@ -57,7 +61,50 @@ async def _blocks(rpc: Any, tx_hash: str, sender: str) -> int:
     return heights[1] - heights[0]
 
 
-async def bench(work: Path, sequential: int, burst: int, users: int) -> None:
+def _profile(pids: dict[str, int], out: Path, seconds: int) -> list[Any]:
+    """Start `py-spy record` (collapsed stacks) on each process for the burst; returns the Popen objects."""
+    import subprocess
+
+    out.mkdir(parents=True, exist_ok=True)
+    return [subprocess.Popen(["py-spy", "record", "-p", str(pid), "-d", str(seconds), "-r", "200", "--format", "raw",
+                              "-o", str(out / f"{name}.txt")], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            for name, pid in pids.items()]
+
+
+async def _sustained(rpc_url: str, creds: list[Any], seconds: float, rate: float, pids: dict[str, int]) -> None:
+    """Requests submitted at a fixed `rate` for `seconds` (more than the pools hold, so asset generation has to keep
+    up): answered per second over the whole run and per-request latency."""
+    from chainsig.sign import DomainId, SignRequest, request_signature
+
+    count = int(seconds * rate)
+    cpu0 = {name: _cpu_s(pid) for name, pid in pids.items()}
+    t0 = time.monotonic()
+    latencies: list[float] = []
+
+    async def one(i: int) -> None:
+        await asyncio.sleep(i / rate)
+        start = time.monotonic()
+        await request_signature(rpc_url, CONTRACT_ID, creds[i % len(creds)],
+                                SignRequest(f"sustained-{i}", os.urandom(32), DomainId(0)), timeout_s=120)
+        latencies.append(time.monotonic() - start)
+
+    results = await asyncio.gather(*(one(i) for i in range(count)), return_exceptions=True)
+    elapsed = time.monotonic() - t0
+    failures = [r for r in results if isinstance(r, BaseException)]
+    print(f"sustained: {count} secp256k1 requests at {rate:g}/s for {seconds:g} s: {count - len(failures)} answered, "
+          f"{len(failures)} failed, all done after {elapsed:.2f} s -> {(count - len(failures)) / elapsed:.1f} "
+          f"signatures/s")
+    if latencies:
+        print(f"  latency ms (submit -> final outcome): p50 {_pct(latencies, .5) * 1000:.0f}  "
+              f"p95 {_pct(latencies, .95) * 1000:.0f}")
+    cpu = {name: round(_cpu_s(pid) - cpu0[name], 1) for name, pid in pids.items()}
+    print(f"  CPU seconds (2 cores shared): {cpu}")
+    for f in failures[:3]:
+        print(f"  failure: {type(f).__name__}: {f}")
+
+
+async def bench(work: Path, sequential: int, burst: int, users: int, profile: Path | None = None,
+                sustained_s: float = 0.0, rate: float = 20.0) -> None:
     from chainsig.credentials import NearCredentials
     from chainsig.sign import DomainId, SignRequest, request_signature
     from contract.build import build_contract
@@ -74,11 +121,13 @@ async def bench(work: Path, sequential: int, burst: int, users: int) -> None:
     try:
         wasm = build_contract(ROOT / "contract" / "signer").read_bytes()
         spec = await prepare_cluster(rpc_url, root_key, work / "cluster", nodes=5, threshold=3,
-                                     contract_id=CONTRACT_ID, pools=(64, 32))
+                                     contract_id=CONTRACT_ID, pools=(64, POOL_PRESIGNATURES))
         await deploy_signer(rpc_url, root_key, spec, wasm)
         procs = NodeProcesses(spec)
         procs.start_all()
-        await wait_for_keys(spec, 2, timeout_s=180, presignatures=20)
+        # Each phase starts from idle nodes with full pools (the nodes refill them between requests).
+        await wait_for_keys(spec, 2, timeout_s=300, presignatures=POOL_PRESIGNATURES)
+        await asyncio.sleep(2.0)
         worker = connect(rpc_url, read_validator_key(root_key))
         creds = []
         for i in range(users):
@@ -104,9 +153,13 @@ async def bench(work: Path, sequential: int, burst: int, users: int) -> None:
             print(f"  latency ms (submit -> final outcome): p50 {_pct(ms, .5):.0f}  p95 {_pct(ms, .95):.0f}  "
                   f"mean {statistics.fmean(ms):.0f}")
 
-            await wait_for_keys(spec, 2, timeout_s=120, presignatures=min(30, burst // 5 + 2))
+            await wait_for_keys(spec, 2, timeout_s=300, presignatures=POOL_PRESIGNATURES)
+            await asyncio.sleep(2.0)
             assert procs is not None
             pids = {"localnet": chain.pid, **{f"node{i}": p.pid for i, p in procs.procs.items()}}
+            spies = _profile(pids, profile, 8) if profile is not None else []
+            if spies:
+                await asyncio.sleep(1.0)  # let py-spy attach
             cpu0 = {name: _cpu_s(pid) for name, pid in pids.items()}
             t0 = time.monotonic()
             done_at: list[float] = []
@@ -125,8 +178,12 @@ async def bench(work: Path, sequential: int, burst: int, users: int) -> None:
                 print(f"  completion ms: p50 {_pct(done_at, .5) * 1000:.0f}  p95 {_pct(done_at, .95) * 1000:.0f}")
             cpu = {name: round(_cpu_s(pid) - cpu0[name], 1) for name, pid in pids.items()}
             print(f"  CPU seconds during the burst (2 cores shared): {cpu}")
+            for spy in spies:
+                spy.wait()
             for f in failures[:3]:
                 print(f"  failure: {type(f).__name__}: {f}")
+            if sustained_s > 0:
+                await _sustained(rpc_url, creds, sustained_s, rate, pids)
             statuses = [await fetch_status(n) for n in spec.nodes]
             print("node pools after the burst (presignatures owned):",
                   [s["pools"]["presignatures_owned"] if s else None for s in statuses])
@@ -142,11 +199,15 @@ def main() -> int:
     parser.add_argument("--sequential", type=int, default=20)
     parser.add_argument("--burst", type=int, default=60)
     parser.add_argument("--users", type=int, default=6)
+    parser.add_argument("--sustained", type=float, default=0.0, metavar="SECONDS",
+                        help="after the burst, submit requests at --rate per second for this long")
+    parser.add_argument("--rate", type=float, default=20.0, help="requests per second for --sustained")
+    parser.add_argument("--profile", type=Path, help="record py-spy profiles of the burst into this directory")
     parser.add_argument("--keep", action="store_true", help="keep the working directory (node logs)")
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="chainsig-bench-"))
     try:
-        asyncio.run(bench(work, args.sequential, args.burst, args.users))
+        asyncio.run(bench(work, args.sequential, args.burst, args.users, args.profile, args.sustained, args.rate))
     finally:
         if args.keep:
             print(f"kept {work}")

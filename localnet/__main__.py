@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 
 from localnet.errors import LocalnetError
-from localnet.rpc.node import LocalnetNode, NodeConfig
+from localnet.rpc.node import LocalnetNode, NodeConfig, tune_gc_for_server
 
 
 def _parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -39,6 +39,7 @@ async def _serve(config: NodeConfig) -> None:
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     await node.start()
+    tune_gc_for_server()
     try:
         print(f"localnet ready: rpc {node.rpc_addr} home {config.home}", flush=True)
         await stop.wait()

@@ -71,6 +71,8 @@ PROTOCOL_TIMEOUT_S = 10.0
 SIGN_TIMEOUT_S = 5.0
 SEEN_WAIT_S = 10.0
 TRIPLE_BATCH = 8
+BUSY_BLOCKS = 30  # pool pacing: requests younger than this with no respond seen mean "signing in progress"
+QUIET_S = 2.0  # pool pacing: and so does a request seen less than this long ago
 MALICIOUS_ENV = "MPC_NODE_MALICIOUS"  # test-only: "bad_shares" or "bad_respond"
 
 
@@ -173,6 +175,8 @@ class MpcNode:
         self._tasks: list[asyncio.Task[Any]] = []
         self._children: set[asyncio.Task[Any]] = set()
         self._wake = asyncio.Event()
+        self._new_requests = asyncio.Event()
+        self._last_request_at = 0.0
         self._stopped = asyncio.Event()
         self.metrics: dict[str, int] = {"requests_seen": 0, "requests_served": 0, "requests_failed": 0,
                                         "requests_dropped": 0, "requests_completed_elsewhere": 0,
@@ -268,8 +272,8 @@ class MpcNode:
                     self._spawn(self._malicious_respond(req), "malicious-respond")
             if queue is not None:
                 for rid in update.responded:
-                    if rid in queue and not update.catching_up:
-                        self._spawn(self._check_done(rid), "check-done")
+                    if not update.catching_up:
+                        queue.mark_responded(rid)
                 for dropped in queue.update_height(update.height):
                     self.metrics["requests_dropped"] += 1
                     log.info("request left the queue after expiry_blocks (answered elsewhere or timed out)",
@@ -278,18 +282,11 @@ class MpcNode:
             if len(self.seen) > 10_000:
                 self.seen = {k: v for k, v in self.seen.items() if v.block_height >= horizon}
             if update.requests:
+                if not update.catching_up:
+                    self._last_request_at = time.monotonic()
                 self._wake.set()
-
-    async def _check_done(self, rid: RequestId) -> None:
-        """A `respond` for the request landed (it may have failed): ask the contract whether it is still pending."""
-        req = self.seen.get(rid)
-        if req is None or self.queue is None:
-            return
-        with contextlib.suppress(ChainError):
-            await asyncio.sleep(0.05)
-            pending = await self.rpc.view(self.contract_id, "get_pending_request", {"request": req.respond_request()})
-            if pending is None and self.queue.complete(rid) is not None:
-                self.metrics["requests_completed_elsewhere"] += 1
+                self._new_requests.set()  # wakes followers waiting for these requests
+                self._new_requests = asyncio.Event()
 
     # ---- coordinator ------------------------------------------------------------------------------------------------
     async def _coordinate(self) -> None:
@@ -447,6 +444,13 @@ class MpcNode:
                 return did
         return None
 
+    def _signing_busy(self) -> bool:
+        """Pool pacing: sign requests from the last BUSY_BLOCKS blocks still await their `respond`, or one arrived
+        less than QUIET_S ago (generation running when the next one lands delays its signing by blocks)."""
+        if time.monotonic() - self._last_request_at < QUIET_S:
+            return True
+        return self.queue is not None and self.queue.busy(BUSY_BLOCKS) > 0
+
     async def _pools(self) -> None:
         while True:
             await asyncio.sleep(0.2)
@@ -460,6 +464,8 @@ class MpcNode:
                 owned = self.store.ids(AssetKind.PRESIGNATURE, self.me)
                 usable = sum(1 for aid in owned if set(_ids_of(aid)) <= set(live))
                 target = self.config.pools.presignatures_target
+                if self._signing_busy() and usable >= max(2, target // 4):
+                    continue  # requests in flight: leave the CPU to them, refill afterwards
                 mine_tri = self.store.ids(AssetKind.TRIPLE, self.me)
                 if usable < target and len(owned) < 4 * target and len(mine_tri) >= 2 and len(live) >= t:
                     await self._lead_presign(mine_tri, live)
@@ -492,9 +498,8 @@ class MpcNode:
                                                         hashlib.sha256(b"triples|" + batch.encode()).digest(), count,
                                                         self.rng)
         triples = await run_protocol(self.net, _channel("triples", batch), inst, timeout_s=PROTOCOL_TIMEOUT_S * 3)
-        for i, triple in enumerate(triples):
-            self.store.put(AssetKind.TRIPLE, AssetId(f"{batch}-{i}@{_ids_text(ps)}"), owner,
-                           codec.encode_triple(triple))
+        self.store.put_many(AssetKind.TRIPLE, owner, [(AssetId(f"{batch}-{i}@{_ids_text(ps)}"), codec.encode_triple(t))
+                                                      for i, t in enumerate(triples)])
         if owner == self.me:
             self.metrics["triples_generated"] += len(triples)
 
@@ -577,10 +582,12 @@ class MpcNode:
             scheme = self.domains.get(req.domain_id)
             if req.domain_id not in self.keyshares:
                 raise MpcError(f"no key share for domain {req.domain_id}")
+            checked = time.monotonic()
             if scheme == "Secp256k1":
                 response = await self._lead_ecdsa(req)
             else:
                 response = await self._lead_frost(req)
+            signed = time.monotonic()
             outcome = await self.responder.respond(req.respond_request(), response)
         except (ProtocolError, ProtocolTimeout) as exc:
             self._blame(exc, f"signing request {rid.hex()[:16]}")
@@ -601,6 +608,9 @@ class MpcNode:
             self.latencies_ms.append((time.monotonic() - started) * 1000)
             self.latencies_ms = self.latencies_ms[-10_000:]
             log.info("request served", extra={"request": rid.hex()[:16], "ms": round(self.latencies_ms[-1], 1),
+                                              "ms_check": round((checked - started) * 1000, 1),
+                                              "ms_sign": round((signed - checked) * 1000, 1),
+                                              "ms_respond": round((time.monotonic() - signed) * 1000, 1),
                                               "tx": outcome.tx_hash})
         else:
             self.metrics["respond_rejected"] += 1
@@ -638,12 +648,17 @@ class MpcNode:
         return ecdsa_response(sig)
 
     async def _await_seen(self, rid_hex: str) -> SignRequest:
+        """This node's own indexed copy of the request, waiting (≤ SEEN_WAIT_S) for the indexer to reach it."""
         rid = RequestId(bytes.fromhex(rid_hex))
         deadline = time.monotonic() + SEEN_WAIT_S
+        if rid not in self.seen:
+            self.indexer.poke()  # the leader saw a block this node may not have asked for yet
         while rid not in self.seen:
-            if time.monotonic() > deadline:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
                 raise MpcError(f"request {rid_hex[:16]} was never seen on chain by this node; refusing to sign")
-            await asyncio.sleep(0.02)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._new_requests.wait(), min(remaining, 0.5))
         return self.seen[rid]
 
     def _tamper(self) -> Any:

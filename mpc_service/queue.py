@@ -51,6 +51,7 @@ class _Entry:
     attempts: int = 0
     in_progress: bool = False
     not_before: float = 0.0
+    responded: bool = False  # a `respond` for it landed (it may have failed: the entry stays until confirmed)
 
 
 class RequestQueue:
@@ -82,6 +83,18 @@ class RequestQueue:
         entry = self._entries.pop(request_id, None)
         self._finished[request_id] = self.height
         return entry.request if entry else None
+
+    def mark_responded(self, request_id: RequestId) -> None:
+        """A `respond` receipt for the request was seen. Only a hint (a forged respond fails in the contract), so the
+        request stays pending; whoever leads it next asks the contract before signing. It no longer counts as busy."""
+        entry = self._entries.get(request_id)
+        if entry:
+            entry.responded = True
+
+    def busy(self, recent_blocks: int) -> int:
+        """Requests from the last `recent_blocks` blocks with no `respond` seen yet: work the nodes are doing now."""
+        return sum(1 for e in self._entries.values()
+                   if not e.responded and self.height - e.request.block_height <= recent_blocks)
 
     def update_height(self, height: int) -> list[Dropped]:
         """Advance the chain height; returns requests dropped because they expired."""

@@ -16,12 +16,14 @@ COUNTER_KEY = "n"
 CALLBACK = "return_signature_and_clean_state_on_success"
 DEFAULT_CONFIG = {
     # `sign` refuses less prepaid gas than this (the reference requires 15 Tgas; MicroPython's SHA3-256
-    # alone burns ~5 Tgas, see docs/contract.md). Covers sign (~11.5 Tgas) + the callback's reservation;
+    # alone burns ~5 Tgas, see docs/contract.md). Covers sign (~9.2 Tgas burnt) + the callback's reservation;
     # `sign` adds more for long paths and large payloads.
-    "sign_call_gas_attachment_requirement_tera_gas": 23,
-    # Gas reserved for the yield callback: its timeout path burns ~5 Tgas and passes fail_on_timeout's on.
-    "return_signature_and_clean_state_on_success_call_tera_gas": 10,
-    "fail_on_timeout_tera_gas": 4,
+    "sign_call_gas_attachment_requirement_tera_gas": 17,
+    # Gas reserved for the yield callback (the reference's 7): its timeout path burns ~2.9 Tgas and passes
+    # fail_on_timeout's on.
+    "return_signature_and_clean_state_on_success_call_tera_gas": 7,
+    # fail_on_timeout burns ~1.7 Tgas.
+    "fail_on_timeout_tera_gas": 3,
 }
 TIMEOUT_ERROR = "Request has timed out."
 SHA3_BLOCK_TERA_GAS = 6
@@ -129,7 +131,7 @@ def sign():
     caller = near.predecessor_account_id()
     import tweak as tweaks
 
-    # Each further 136-byte block of the tweak's SHA3 input costs one more Keccak permutation (~5.2 Tgas), and
+    # Each further 136-byte block of the tweak's SHA3 input costs one more Keccak permutation (~4.9 Tgas), and
     # every payload byte ~3 Ggas here and again in the callback (it parses the request): both are added on top.
     extra_blocks = (len(tweaks.TWEAK_PREFIX) + len(caller) + 1 + len(path.encode())) // 136
     payload_tgas = len(payload) // PAYLOAD_BYTES_PER_TERA_GAS

@@ -79,13 +79,20 @@ _I32 = wasmtime.ValType.i32()
 _MASK = U64_MAX
 
 
+_FUNC_TYPES: dict[str, wasmtime.FuncType] = {}
+
+
 def func_type(name: str) -> wasmtime.FuncType:
-    params, result = HOST_FUNCTIONS[name]
-    results = [] if result is None else [_I64 if result == "i64" else _I32]
-    return wasmtime.FuncType([_I64] * params, results)
+    """The wasm type of host function `name` (built once: FuncTypes are store-independent and immutable)."""
+    ty = _FUNC_TYPES.get(name)
+    if ty is None:
+        params, result = HOST_FUNCTIONS[name]
+        results = [] if result is None else [_I64 if result == "i64" else _I32]
+        ty = _FUNC_TYPES[name] = wasmtime.FuncType([_I64] * params, results)
+    return ty
 
 
-def _to_wasm(value: int, result: str | None) -> int | None:
+def to_wasm(value: int, result: str | None) -> int | None:
     """u64 → signed i64 (or u32 → i32) as wasmtime expects."""
     if result is None:
         return None
@@ -105,6 +112,6 @@ def make_host_callable(
             value = method(*[a & _MASK for a in args])
         finally:
             after()
-        return _to_wasm(value, result) if result is not None else None
+        return to_wasm(value, result) if result is not None else None
 
     return host

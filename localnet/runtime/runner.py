@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
+import ctypes
 import hashlib
 import threading
 from collections import OrderedDict
+from dataclasses import dataclass
 
 import wasmtime
+from wasmtime import _ffi
 
-from localnet.runtime import errors, meter
+from localnet.runtime import errors, hostlink, meter
 from localnet.runtime.api import External, ReturnData, ReturnKind, VMContext, VMError, VMOutcome
 from localnet.runtime.config import RuntimeConfig
 from localnet.runtime.engine import compile_module, engine_for
 from localnet.runtime.gas import GasCounter
-from localnet.runtime.imports import HOST_FUNCTIONS, func_type, make_host_callable
+from localnet.runtime.imports import HOST_FUNCTIONS, func_type
 from localnet.runtime.logic import VMLogic
 from localnet.runtime.prepare import PreparedModule, PrepareFailure, prepare_contract
 from localnet.runtime.vmstate import GuestMemory
@@ -81,8 +84,43 @@ def _aborted(context: VMContext, error: VMError, gas: GasCounter | None = None) 
     )
 
 
+@dataclass(frozen=True)
+class _Linked:
+    """A compiled module whose imports were checked against the host functions, with its methods resolved."""
+
+    module: wasmtime.Module
+    imports: tuple[str, ...]  # import names in order ("memory" for env.memory)
+    methods: dict[str, VMError | None]  # export name -> None (callable) or its MethodResolveError
+
+
+_linked_lock = threading.Lock()
+_linked: OrderedDict[str, _Linked | VMError] = OrderedDict()
+
+
 def load_module(code: bytes, config: RuntimeConfig) -> wasmtime.Module | VMError:
     """Prepare + compile (cached); a VMError for code nearcore would reject."""
+    linked = _load_linked(code, config)
+    return linked if isinstance(linked, VMError) else linked.module
+
+
+def _load_linked(code: bytes, config: RuntimeConfig) -> _Linked | VMError:
+    """`load_module` plus the import check and method table, cached per (code, limits, stack size): checking the
+    ~60 imports through wasmtime's type objects cost more than running a small view."""
+    key = hashlib.sha256(code).hexdigest() + repr(config.limits) + f"/{config.max_wasm_stack_bytes}"
+    with _linked_lock:
+        hit = _linked.get(key)
+        if hit is not None:
+            _linked.move_to_end(key)
+            return hit
+    result = _link(code, config)
+    with _linked_lock:
+        _linked[key] = result
+        while len(_linked) > max(config.lru_size, 1):
+            _linked.popitem(last=False)
+    return result
+
+
+def _link(code: bytes, config: RuntimeConfig) -> _Linked | VMError:
     prepared = _prepare_cached(code, config)
     if isinstance(prepared, str):
         return errors.prepare_vm_error(prepared)
@@ -90,15 +128,28 @@ def load_module(code: bytes, config: RuntimeConfig) -> wasmtime.Module | VMError
         module = compile_module(prepared.code, config)
     except wasmtime.WasmtimeError:
         return errors.prepare_vm_error("Deserialization")
+    names: list[str] = []
     for imp in module.imports:
-        if imp.module == "env" and imp.name == "memory":
-            continue
         name = imp.name or ""
+        names.append(name)
+        if imp.module == "env" and name == "memory":
+            continue
         if name not in HOST_FUNCTIONS:
             return errors.link_vm_error(f"unknown import: `{imp.module}::{name}` has not been defined")
         if not isinstance(imp.type, wasmtime.FuncType) or not _same_type(imp.type, func_type(name)):
             return errors.link_vm_error(f"incompatible import type for `{imp.module}::{imp.name}`")
-    return module
+    methods: dict[str, VMError | None] = {}
+    for export in module.exports:
+        if export.name in methods:
+            continue
+        ty = export.type
+        if not isinstance(ty, wasmtime.FuncType):
+            methods[export.name] = errors.method_resolve_error("MethodNotFound")
+        elif list(ty.params) or list(ty.results):
+            methods[export.name] = errors.method_resolve_error("MethodInvalidSignature")
+        else:
+            methods[export.name] = None
+    return _Linked(module, tuple(names), methods)
 
 
 def _same_type(a: wasmtime.FuncType, b: wasmtime.FuncType) -> bool:
@@ -107,16 +158,45 @@ def _same_type(a: wasmtime.FuncType, b: wasmtime.FuncType) -> bool:
     ]
 
 
-def _resolve_method(module: wasmtime.Module, method: str) -> VMError | None:
-    for export in module.exports:
-        if export.name == method:
-            ty = export.type
-            if not isinstance(ty, wasmtime.FuncType):
-                return errors.method_resolve_error("MethodNotFound")
-            if list(ty.params) or list(ty.results):
-                return errors.method_resolve_error("MethodInvalidSignature")
+def _resolve_method(linked: _Linked, method: str) -> VMError | None:
+    if method not in linked.methods:
+        return errors.method_resolve_error("MethodNotFound")
+    return linked.methods[method]
+
+
+def _export(store: wasmtime.Store, instance: wasmtime.Instance, name: str) -> wasmtime.Func | wasmtime.Global | None:
+    """One export by name. `Instance.exports` wraps every export of the module (hundreds for a nearc contract)
+    on each call; this looks up only the one needed. Falls back to the public API if wasmtime's internals move."""
+    try:
+        item = _ffi.wasmtime_extern_t()
+        raw = name.encode()
+        found = _ffi.wasmtime_instance_export_get(store._context(), ctypes.byref(instance._instance),
+                                                  ctypes.create_string_buffer(raw), len(raw), ctypes.byref(item))
+        if not found:
             return None
-    return errors.method_resolve_error("MethodNotFound")
+        kind: int = item.kind  # type: ignore[assignment]  # ctypes fields read as Python ints
+        if kind == _ffi.WASMTIME_EXTERN_FUNC.value:
+            return wasmtime.Func._from_raw(item.of.func)
+        if kind == _ffi.WASMTIME_EXTERN_GLOBAL.value:
+            return wasmtime.Global._from_raw(item.of.global_)
+        return None
+    except AttributeError:  # pragma: no cover - another wasmtime-py layout
+        found_item = instance.exports(store).get(name)
+        return found_item if isinstance(found_item, wasmtime.Func | wasmtime.Global) else None
+
+
+def _set_i64(store: wasmtime.Store, global_: wasmtime.Global, value: int) -> None:
+    """`Global.set_value` for an i64 global without re-reading the global's type on every call (that lookup was
+    the most expensive part of metering a host call). Falls back to the public API if wasmtime's internals move."""
+    try:
+        raw = _ffi.wasmtime_val_t(kind=_ffi.WASMTIME_I64.value)
+        raw.of.i64 = value
+        error = _ffi.wasmtime_global_set(store._context(), ctypes.byref(global_._global), ctypes.byref(raw))
+    except AttributeError:  # pragma: no cover - another wasmtime-py layout
+        global_.set_value(store, wasmtime.Val.i64(value))
+        return
+    if error:
+        raise wasmtime.WasmtimeError._from_ptr(error)
 
 
 class _OpMeter:
@@ -132,8 +212,7 @@ class _OpMeter:
         self.limit = 0
 
     def bind(self, instance: wasmtime.Instance) -> None:
-        exports = instance.exports(self.store)
-        ops, limit = exports[meter.OPS_GLOBAL], exports[meter.LIMIT_GLOBAL]
+        ops, limit = _export(self.store, instance, meter.OPS_GLOBAL), _export(self.store, instance, meter.LIMIT_GLOBAL)
         assert isinstance(ops, wasmtime.Global) and isinstance(limit, wasmtime.Global)
         self.ops_global, self.limit_global = ops, limit
 
@@ -148,7 +227,7 @@ class _OpMeter:
         """Let the guest run as many operators as the gas left pays for."""
         self.limit = self.ops + max(0, self.gas.remaining) // self.op_cost
         if self.limit_global is not None:
-            self.limit_global.set_value(self.store, wasmtime.Val.i64(self.limit))
+            _set_i64(self.store, self.limit_global, self.limit)
 
     def settle(self) -> None:
         """Burn the gas of the operators counted since the last settle (raises GasExceeded & co.)."""
@@ -179,10 +258,10 @@ def run_function_call(
         gas.pay_base(config.ext_costs.contract_loading_base)
     except errors.HostErrorSignal:
         return _aborted(context, errors.host_vm_error(errors.gas_exceeded()), gas)
-    loaded = load_module(code, config)
-    if isinstance(loaded, VMError):
-        return _aborted(context, loaded, gas)
-    resolve_error = _resolve_method(loaded, method)
+    linked = _load_linked(code, config)
+    if isinstance(linked, VMError):
+        return _aborted(context, linked, gas)
+    resolve_error = _resolve_method(linked, method)
     if resolve_error is not None:
         return _aborted(context, resolve_error, gas)
 
@@ -195,27 +274,18 @@ def run_function_call(
     )
     logic.memory = GuestMemory(store, memory, gas, config.ext_costs)
 
-    externs: list[wasmtime.Func | wasmtime.Memory] = []
-    for imp in loaded.imports:
-        name = imp.name or ""
-        if name == "memory":
-            externs.append(memory)
-            continue
-        _, result = HOST_FUNCTIONS[name]
-        host = make_host_callable(getattr(logic, name), result, ops.settle, ops.refill)
-        externs.append(wasmtime.Func(store, func_type(name), host))
-
     error: VMError | None = None
     ops.refill()
     try:
-        instance = wasmtime.Instance(store, loaded, externs)
-        ops.bind(instance)
-        ops.settle()  # a start function's operators
-        ops.refill()
-        entry = instance.exports(store)[method]
-        assert isinstance(entry, wasmtime.Func)
-        entry(store)
-        ops.settle()
+        with hostlink.active(hostlink.HostCall(logic, ops.settle, ops.refill)):
+            instance = hostlink.instantiate(store, engine_for(config), linked.module, memory)
+            ops.bind(instance)
+            ops.settle()  # a start function's operators
+            ops.refill()
+            entry = _export(store, instance, method)
+            assert isinstance(entry, wasmtime.Func)
+            entry(store)
+            ops.settle()
     except errors.HostErrorSignal as signal:
         error = errors.host_vm_error(signal)
     except wasmtime.Trap as trap:

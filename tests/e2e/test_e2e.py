@@ -201,12 +201,19 @@ def test_requests_issued_while_all_nodes_are_down_are_answered_after_restart(clu
 
 
 def test_no_presignature_is_ever_used_twice(cluster: E2ECluster) -> None:
-    used: dict[str, str] = {}
+    """Each node uses its share of a presignature at most once, and only after its store took it durably.
+
+    Two leaders of the same presignature set may both pick one presignature (a leader without a fitting one of its
+    own borrows another owner's); each then holds only its own share, the followers' stores let only one of them have
+    theirs, and no share is ever used for two messages — which is what reuse would take to leak the key.
+    """
+    used: dict[tuple[int, str], str] = {}
     for i in range(NODES):
         for rec in cluster.logs(i):
             if rec.get("msg") == "presignature used":
-                assert rec["presignature"] not in used, f"presignature {rec['presignature']} used twice"
-                used[rec["presignature"]] = rec["request"]
+                key = (i, rec["presignature"])
+                assert key not in used, f"node {i} used presignature {rec['presignature']} twice"
+                used[key] = rec["request"]
     assert used, "no presignature was used at all"
     for i in range(NODES):
         db = sqlite3.connect(cluster.spec.nodes[i].home / "data" / "assets.sqlite")
@@ -216,6 +223,6 @@ def test_no_presignature_is_ever_used_twice(cluster: E2ECluster) -> None:
         finally:
             db.close()
         assert not taken & stored, f"node {i}: a taken presignature is still stored"
-        for aid in used:
-            if aid.startswith(f"{i}-"):
+        for node, aid in used:
+            if node == i:
                 assert aid in taken, f"node {i} led with presignature {aid} but its store never took it"

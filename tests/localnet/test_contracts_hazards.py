@@ -4,7 +4,8 @@ reproduced with the port as shipped and shown fixed by contract/patches/webassem
 tests/localnet/contracts/stress.py is built twice: `build_contract(..., patched=False)` uses nearc's port as
 shipped, the default build applies the project's patch. Hazard (a): near-sdk-py returns the 32-byte yield data
 id through a UTF-8-checked `str`, so the stock port raises UnicodeError. Hazard (b): heavy allocation corrupts the
-stock port's 32 KiB heap (its collector cannot see pointers held in Wasm locals) and the call traps.
+stock port's 32 KiB heap (its collector cannot see pointers held in Wasm locals) and the call traps; the patched
+port never collects, grows its heap on demand and panics cleanly when the Wasm memory is exhausted.
 """
 
 from __future__ import annotations
@@ -76,6 +77,41 @@ def test_allocation_patched_and_stock(net: Localnet, patched: InMemorySigner, st
     failed = net.call(stock, stock.account_id, "allocate", args, gas=100 * TGAS)
     # The stock heap is corrupted and the call runs away until it has burnt all its gas.
     assert function_call_error(failed) == {"ExecutionError": "Exceeded the prepaid gas."}
+
+
+def test_patched_heap_grows_past_the_old_fixed_heap(net: Localnet, patched: InMemorySigner) -> None:
+    # 12 MB live at once: more than the 8 MiB fixed heap of the previous patch; the heap grows by malloc'd areas.
+    args = {"count": 2, "size": 6_000_000}
+    assert net.call(patched, patched.account_id, "allocate", args, gas=300 * TGAS).json() == {
+        "checksum": 1,
+        "buffers": 2,
+    }
+
+
+def test_patched_out_of_memory_is_a_clean_panic(net: Localnet, patched: InMemorySigner) -> None:
+    storage_before = net.storage(patched.account_id)
+    result = net.call(patched, patched.account_id, "allocate", {"count": 1, "size": 100_000_000}, gas=300 * TGAS)
+    # More than the Wasm memory holds: a panic at once, not a write through NULL (nearc's NLR only flags a raised
+    # MemoryError and returns) nor a runaway.
+    assert function_call_error(result) == {
+        "ExecutionError": "Smart contract panicked: MemoryError: out of memory (the Python heap cannot grow any further)"
+    }
+    assert net.storage(patched.account_id) == storage_before
+    assert receipt_outcome(result, patched.account_id)["outcome"]["gas_burnt"] < 10 * TGAS
+
+
+def test_patched_call_overhead_is_no_more_than_the_stock_port(
+    net: Localnet, patched: InMemorySigner, stock: InMemorySigner
+) -> None:
+    # The heap starts small (no 8 MiB allocation table to clear) and memset/memcpy work a word at a time, so a
+    # trivial call costs no more than with the stock port's 32 KiB heap.
+    args = {"count": 0, "size": 1}
+    burnt: dict[str, int] = {}
+    for signer in (patched, stock):
+        result = net.call(signer, signer.account_id, "allocate", args)
+        assert result.json() == {"checksum": 0, "buffers": 0}
+        burnt[signer.account_id] = receipt_outcome(result, signer.account_id)["outcome"]["gas_burnt"]
+    assert burnt[patched.account_id] <= burnt[stock.account_id]
 
 
 # ---- hazard (a): the yield data id is bytes, not text -------------------------------------------------------

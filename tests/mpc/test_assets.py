@@ -128,3 +128,15 @@ def test_key_shares_latest_epoch_and_duplicates(db_path: Path, storage_secret: S
     with pytest.raises(AssetStoreError, match="already exists"):
         store.put(AssetKind.TRIPLE, AssetId("dup"), 0, b"2")
     assert store.take_owned(AssetKind.TRIPLE, AssetId("dup")).value.expose() == b"1"
+
+
+def test_put_many_is_one_transaction_all_or_nothing(db_path: Path, storage_secret: SecretBytes) -> None:
+    store = AssetStore(db_path, storage_secret)
+    ids = [AssetId(f"1-batch-{i}@0.1.2") for i in range(3)]
+    store.put_many(AssetKind.TRIPLE, 1, [(aid, f"value {aid}".encode()) for aid in ids])
+    assert store.ids(AssetKind.TRIPLE, 1) == ids
+    with pytest.raises(AssetStoreError, match="already exists"):
+        store.put_many(AssetKind.TRIPLE, 1, [(AssetId("1-new@0.1.2"), b"x"), (ids[0], b"again")])
+    assert store.count(AssetKind.TRIPLE) == 3  # the new id was rolled back with the duplicate
+    assert store.take_owned(AssetKind.TRIPLE, ids[1]).value.expose() == f"value {ids[1]}".encode()
+    store.close()

@@ -258,3 +258,44 @@ async def test_indexer_does_not_skip_a_block_produced_between_two_calls(tmp_path
     await asyncio.gather(task, return_exceptions=True)
     indexer.close()
     assert first.height == 3 and len(first.requests) == 1 and chain.asked == 2
+
+
+class TimedChain(FakeChain):
+    """Blocks with timestamps every 100 ms ending now; counts the asks for blocks and `status`."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.latest = 4
+        self.asks: list[int] = []
+        self.status_calls = 0
+        import time
+
+        self.t0 = time.time() - 0.1 * self.latest
+
+    async def latest_height(self) -> int:
+        self.status_calls += 1
+        return self.latest
+
+    async def block(self, height: int) -> dict[str, Any]:
+        self.asks.append(height)
+        block = await super().block(height)
+        block["header"]["timestamp_nanosec"] = str(int((self.t0 + 0.1 * height) * 1e9))
+        return block
+
+
+async def test_indexer_waits_for_the_next_block_to_be_due_and_a_poke_cuts_the_wait(tmp_path: Path) -> None:
+    chain = TimedChain()
+    indexer = Indexer(chain, "signer.near", tmp_path / "idx.sqlite", start_height=0, poll_interval_s=30.0)
+    task = asyncio.create_task(indexer.run())
+    for _ in range(5):
+        await asyncio.wait_for(indexer.updates.get(), 5)
+    await asyncio.sleep(0.6)  # block 5 never comes: a 100 ms rhythm, then quick asks, then the (long) poll interval
+    misses = chain.asks.count(5)
+    assert 2 <= misses <= 5 and chain.status_calls == 0
+    chain.latest = 6  # block 6 appears (5 stays skipped); the poll interval is 30 s, a poke asks at once
+    indexer.poke()
+    update = await asyncio.wait_for(indexer.updates.get(), 2)
+    assert update.height == 6 and chain.status_calls == 1
+    task.cancel()
+    await asyncio.gather(task, return_exceptions=True)
+    indexer.close()

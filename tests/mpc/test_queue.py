@@ -111,3 +111,18 @@ def test_not_ready_retries_soon_without_spending_an_attempt() -> None:
         assert queue.due(P) == ([], [])  # not before 0.5 s
         clock.now += 0.5
     assert queue.attempts(req.request_id) == 0
+
+
+def test_a_respond_hint_keeps_the_request_but_stops_counting_it_as_busy() -> None:
+    clock = Clock()
+    queue = RequestQueue(P[0], QueueConfig(), clock)
+    old, fresh, hinted = make_request(block_height=10), make_request(block_height=95), make_request(block_height=96)
+    for req in (old, fresh, hinted):
+        queue.add(req)
+    queue.update_height(100)
+    assert queue.busy(30) == 2  # `old` is 90 blocks old
+    queue.mark_responded(hinted.request_id)  # a respond may have failed: only a hint
+    assert queue.busy(30) == 1
+    assert hinted.request_id in queue and len(queue) == 3
+    queue.mark_responded(RequestId(bytes(32)))  # unknown ids are ignored
+    assert queue.busy(30) == 1
