@@ -17,9 +17,8 @@ from pathlib import Path
 import pytest
 import wasmtime
 
-from localnet.rpc.node import LocalnetNode, NodeConfig
-from localnet.workspaces import BackgroundNode, NearSandboxProcess, Worker, sandbox_binary
-from localnet.workspaces.pytest_plugin import worker_with_cleanup
+from localnet.workspaces import BackgroundNode, Worker, sandbox_binary
+from localnet.workspaces.pytest_plugin import start_background_node, worker_with_cleanup
 
 BACKENDS = ["embedded", "near-sandbox"]
 
@@ -83,15 +82,9 @@ def kv_wasm() -> bytes:
 
 
 def _start_backend(name: str, home: Path) -> BackgroundNode:
-    if name == "embedded":
-        node = BackgroundNode(LocalnetNode(NodeConfig(home=home, block_time_ms=20, wait_timeout_s=10.0)))
-    else:
-        binary = sandbox_binary()
-        if binary is None:
-            pytest.skip("NEAR_SANDBOX_BIN_PATH is not set: no near-sandbox binary on this machine")
-        node = BackgroundNode(NearSandboxProcess(binary, home))
-    node.start()
-    return node
+    if name == "near-sandbox" and sandbox_binary() is None:
+        pytest.skip("NEAR_SANDBOX_BIN_PATH is not set: no near-sandbox binary on this machine")
+    return start_background_node(name, home, block_time_ms=20)
 
 
 @pytest.fixture(scope="session", params=BACKENDS)
