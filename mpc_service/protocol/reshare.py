@@ -26,7 +26,8 @@ Rounds (participants named in brackets send):
                    echoer; a differing dealer digest names that dealer (it sent different broadcasts — or the echoer
                    misreports it; messages are authenticated, not signed, so the two cannot be told apart);
    checks:         |F_i| = t', the proof, and F_i(0) = λ_i·X_i (a dealer dealing any other secret is named);
-                   Σ_i F_i(0) = X (the key is unchanged); a new participant j checks f_i(j)·G = F_i(j) (naming i);
+                   Σ_i F_i(0) = X (the key is unchanged); a new participant j checks Σ_i f_i(j)·G = Σ_i F_i(j),
+                   on failure f_i(j)·G = F_i(j) per dealer to name the one that sent a bad sub-share;
 3. success [S ∪ P']: broadcast a digest of (echo, combined commitments Σ_i F_i); all must agree. Nobody outputs before
                    every participant confirmed, so a participant that received a bad sub-share stops everyone.
 
@@ -237,15 +238,20 @@ def reshare(
         if am_new:
             got = yield Receive(1, other_dealers)
             x_me = eval_point(me)
-            share = poly.share_for(me) if poly is not None else 0
+            sub_shares = {me: poly.share_for(me)} if poly is not None else {}
             for i in sorted(got):
                 r = Reader(got[i], i)
-                s_i = r.scalar(g)
+                sub_shares[i] = r.scalar(g)
                 r.finish()
-                if g.base_mul(s_i) != eval_commitment(g, dealings[i][0], x_me):
-                    raise BadShareError("sub-share does not match the dealer's commitments", culprit=i,
-                                        phase="reshare/sub-shares")
-                share = (share + s_i) % g.order
+            share = sum(sub_shares.values()) % g.order
+            # One check of the sum against the combined commitments; per dealer only to name a culprit.
+            if g.base_mul(share) != eval_commitment(g, commitments, x_me):
+                for i in sorted(got):
+                    if g.base_mul(sub_shares[i]) != eval_commitment(g, dealings[i][0], x_me):
+                        raise BadShareError("sub-share does not match the dealer's commitments", culprit=i,
+                                            phase="reshare/sub-shares")
+                raise BadShareError("new share does not match the combined commitments",  # pragma: no cover
+                                    phase="reshare/sub-shares")
             if share == 0:
                 raise ZeroOrIdentityError("the reshared private share is zero", phase=_PHASE)
             new_share = share
