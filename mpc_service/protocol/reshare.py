@@ -31,11 +31,18 @@ Rounds (participants named in brackets send):
 3. success [S ∪ P']: broadcast a digest of (echo, combined commitments Σ_i F_i); all must agree. Nobody outputs before
                    every participant confirmed, so a participant that received a bad sub-share stops everyone.
 
+Messages (``u16 round ‖ payload``, ``wire`` encoding; digests are 32-byte transcript digests):
+round 0 ``points(F_i) ‖ scalar e ‖ scalar s`` · round 1 ``scalar f_i(j)`` · round 2 ``blob(parameter digest) ‖
+blob(dealing digest)`` per dealer in id order · round 3 ``blob(success digest)``.
+
 Output (``ReshareOutput``): ``public``, the new ``PublicKeyPackage`` (X unchanged, P', t', Σ_i F_i — what the next
 resharing takes as ``old``), and ``key``: for a new participant its ``KeygenOutput`` with x'_j = Σ_i f_i(j) (usable
 at once by presign/FROST), ``None`` for a departing dealer (which should delete its old share once the new set runs).
 
-Presignatures, triples and nonces made for the old shares are useless afterwards: retire them.
+Wiring: run one instance on every node of S ∪ P' with the same ``session_id`` (unique per attempt, e.g. a hash of the
+chain event and the attempt number); a joiner must also check ``old.public_key`` against the key the contract holds.
+Vote the new epoch only after ``Done``. Presignatures, triples and nonces made for the old shares are useless
+afterwards: retire them.
 """
 from __future__ import annotations
 

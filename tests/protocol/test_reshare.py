@@ -190,6 +190,7 @@ def test_reshare_keeps_the_key_and_the_new_threshold_holds_it(g: Group, name: st
     for p, k in keys.items():
         assert k.public_key == root and k.threshold == new_t and k.participants == tuple(_ids(new_ps))
         assert public.verification_share(p) == k.verification_share(p) == g.base_mul(k.private_share.expose())
+        assert PublicKeyPackage.from_keygen(k) == public, "the output is the next resharing's input"
         if p in old_keys:
             assert k.private_share != old_keys[p].private_share, "a continuing node gets a fresh share"
     for subset in itertools.combinations(sorted(keys), new_t):
