@@ -517,3 +517,31 @@ def test_bls_signature_verification_in_wasm() -> None:
     # A signature that does not decompress fails at step 1 with code 1.
     broken = bytes([signature[0] & 0x7F]) + signature[1:]
     assert code("bls_verify", _bls_input(public_key, broken, message)) == 1 * 16 + 1
+
+
+def test_ckd_output_checked_in_wasm() -> None:
+    """The signer contract's public check of a CKD response, e(C, −G2)·e(Y, A₂)·e(H, mvk) = 1, done with the host
+    functions alone (decompressions, then one pairing check) on an output of mpc_service's CKD protocol."""
+    from mpc_service.protocol import ParticipantId, keygen, run_protocols
+    from mpc_service.protocol.ckd import CkdRequesterKey, ckd, hash_app_id
+    from mpc_service.protocol.groups import BLS12381_G2
+
+    rng = random.Random(5)
+    ps = [ParticipantId(i) for i in range(3)]
+    keys = run_protocols({p: keygen(BLS12381_G2, ps, p, 2, b"dkg", rng) for p in ps})
+    mvk = keys[ps[0]].public_key
+    requester = CkdRequesterKey.generate(rng)
+    app_id = b"app.near"
+    results = run_protocols({p: ckd(keys[p], ps[:2], ps[0], app_id, requester.public_key, rng) for p in ps[:2]})
+    output = results[ps[0]]
+    assert output is not None
+
+    def check(big_c: bytes, app_id: bytes) -> int:
+        g1s = ok("p1_decompress", big_c + output.big_y + hash_app_id(mvk, app_id))
+        g2s = ok("p2_decompress", requester.public_key_g2 + mvk)
+        pairs = [g1s[:96], enc2(neg(G2)), g1s[96:192], g2s[:192], g1s[192:], g2s[192:]]
+        return code("pairing_check", b"".join(pairs))
+
+    assert check(output.big_c, app_id) == 0
+    assert check(output.big_c, b"another.near") == 2
+    assert check(output.big_y, app_id) == 2
