@@ -25,7 +25,7 @@ import random
 import secrets
 import statistics
 import time
-from collections.abc import Coroutine, Sequence
+from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlparse
@@ -90,7 +90,6 @@ QUIET_S = 2.0  # pool pacing: and so does a request seen less than this long ago
 LIVE_LAG_BLOCKS = 10  # a linked peer is live while its indexer is at most this many blocks behind ours (reference)
 HEIGHT_REPORT_S = 1.0  # how often a node tells its peers its indexer height
 HEIGHT_STALE_S = 5.0  # a report older than this does not count
-MALICIOUS_ENV = "MPC_NODE_MALICIOUS"  # test-only: "bad_shares" or "bad_respond"
 
 
 class NodeStartError(MpcError):
@@ -144,7 +143,6 @@ class MpcNode:
 
     def __init__(self, config: NodeConfig) -> None:
         self.config = config
-        self.malicious = os.environ.get(MALICIOUS_ENV, "")
         try:
             self._p2p = load_near_key_file(config.p2p_key_file)
             storage_secret = load_storage_secret(config.storage_secret_file)
@@ -207,8 +205,7 @@ class MpcNode:
         )]
         for task in self._tasks:
             task.add_done_callback(self._task_died)
-        log.info("node started", extra={"account": self.account_id, "status": self.status.url,
-                                        "malicious": self.malicious or None})
+        log.info("node started", extra={"account": self.account_id, "status": self.status.url})
 
     def _task_died(self, task: asyncio.Task[Any]) -> None:
         if not task.cancelled() and task.exception() is not None:
@@ -314,8 +311,6 @@ class MpcNode:
                 if queue is not None and queue.add(req):
                     log.info("sign request seen", extra={"request": req.request_id.hex()[:16], "height": req.block_height,
                                                          "domain": req.domain_id, "caller": req.caller})
-                if "bad_respond" in self.malicious and not update.catching_up:
-                    self._spawn(self._malicious_respond(req), "malicious-respond")
             if queue is not None:
                 for rid in update.responded:
                     if not update.catching_up:
@@ -770,10 +765,10 @@ class MpcNode:
                 await asyncio.wait_for(self._new_requests.wait(), min(remaining, 0.5))
         return self.seen[instance_id]
 
-    def _tamper(self) -> Any:
-        if "bad_shares" not in self.malicious:
-            return None
-        return lambda data: data[:-1] + bytes([data[-1] ^ 1]) if data else data
+    def _tamper(self) -> Callable[[bytes], bytes] | None:
+        """What rewrites this node's outgoing signing messages: nothing. Test doubles of a misbehaving participant
+        (tests/e2e/malicious_node.py) override it; production code never sets it."""
+        return None
 
     async def _follow_sign(self, sender: ParticipantId, msg: EcdsaSignRequest) -> None:
         """Contribute one ECDSA share: every field checked against this node's own copy, then the presignature
@@ -821,18 +816,3 @@ class MpcNode:
                           self.rng)
         await run_protocol(self.net, _channel("frost", req.instance_id.hex(), msg.session), inst,
                            timeout_s=SIGN_TIMEOUT_S, tamper=self._tamper())
-
-    async def _malicious_respond(self, req: SignRequest) -> None:
-        """Test-only misbehaviour: answer every request at once with a made-up signature."""
-        if req.payload_kind == "Ecdsa":
-            import coincurve
-
-            fake = coincurve.PrivateKey().sign_recoverable(req.payload, hasher=None)
-            point = coincurve.PrivateKey().public_key.format(compressed=True)
-            response: dict[str, Any] = {"scheme": "Secp256k1", "big_r": {"affine_point": point.hex()},
-                                        "s": {"scalar": fake[32:64].hex()}, "recovery_id": 0}
-        else:
-            response = {"scheme": "Ed25519", "signature": list(os.urandom(64))}
-        outcome = await self.responder.respond(req.respond_request(), response)
-        log.warning("malicious respond sent", extra={"request": req.request_id.hex()[:16], "ok": outcome.ok})
-
