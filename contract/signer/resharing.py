@@ -100,7 +100,7 @@ def vote_new_parameters(args):
     else:
         fail("Protocol state is not running, nor resharing.")
     epoch = args.get("prospective_epoch_id")
-    if epoch != base + 1 or isinstance(epoch, bool):
+    if not isinstance(epoch, int) or isinstance(epoch, bool) or epoch != base + 1:
         fail("Provided Epoch Id, " + json.dumps(epoch) + ", does not match expected, " + str(base + 1) + ".")
     proposal = args.get("proposal")
     if not isinstance(proposal, dict):

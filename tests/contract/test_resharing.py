@@ -53,6 +53,7 @@ async def test_full_reshare(worker: Worker, signer_wasm: bytes) -> None:
     malformed: list[tuple[dict[str, Any], str]] = [
         ({"prospective_epoch_id": 0, "proposal": proposal}, "Provided Epoch Id, 0, does not match expected, 1."),
         ({"prospective_epoch_id": 2, "proposal": proposal}, "Provided Epoch Id, 2, does not match expected, 1."),
+        ({"prospective_epoch_id": 1.0, "proposal": proposal}, "Provided Epoch Id, 1.0, does not match expected, 1."),
         ({"prospective_epoch_id": 1, "proposal": [proposal]}, "Invalid proposal"),
         ({"prospective_epoch_id": 1, "proposal": dict(proposal, threshold=1)}, "below 60%"),
         ({"prospective_epoch_id": 1, "proposal": dict(proposal, threshold=4)}, "exceeds the 3 participants"),
