@@ -1,7 +1,8 @@
 """Benchmark of the threshold protocols for 3-of-5 on this machine (in memory, one process, no network).
 
-Prints DKG time (secp256k1 and ed25519), triples/s and presignatures/s per party, online ECDSA signing latency and
-signatures/s, FROST signing latency, and PASS/MISS against the reference targets:
+Prints DKG time (secp256k1 and ed25519), key resharing 3-of-5 → 4-of-5 (one node leaves, one joins), triples/s and
+presignatures/s per party, online ECDSA signing latency and signatures/s, FROST signing latency, and PASS/MISS against
+the reference targets:
 
 * online signing compute ≤ 1 ms per signature for all parties together,
 * presign ≤ 10 ms (all presigning parties together),
@@ -12,11 +13,13 @@ CPU time; the in-memory driver's bookkeeping is included, so the figure is an up
 by the work each party did, measured with the driver's per-participant timings.
 
 Run: ``python3 benchmarks/bench_protocol.py [--quick] [--strict]`` (well under a minute; ``--strict`` exits 1 on a MISS).
+The last line is a JSON object with every figure in milliseconds (or per second where named so).
 """
 from __future__ import annotations
 
 import argparse
 import hashlib
+import json
 import random
 import statistics
 import sys
@@ -40,6 +43,7 @@ from mpc_service.protocol import (
     frost_sign,
     keygen,
     presign,
+    reshare,
     run_protocols,
     verify_ecdsa,
     verify_ed25519,
@@ -47,6 +51,7 @@ from mpc_service.protocol import (
 from mpc_service.protocol.ecdsa import derive_public_key
 from mpc_service.protocol.frost import tweaked_public_key
 from mpc_service.protocol.groups import Group, Point
+from mpc_service.protocol.reshare import PublicKeyPackage
 
 N_PARTIES, THRESHOLD = 5, 3
 PARTIES = [ParticipantId(i) for i in range(N_PARTIES)]
@@ -79,6 +84,26 @@ def bench_dkg(group: Group, repeats: int, rng: random.Random) -> tuple[dict[Part
         keys = run_protocols({p: keygen(group, PARTIES, p, THRESHOLD, b"bench-dkg-%d" % i, rng) for p in PARTIES})
         samples.append(time.perf_counter() - start)
     return keys, statistics.median(samples)
+
+
+RESHARE_DEALERS = [ParticipantId(i) for i in (0, 1, 2, 4)]  # 4 deals and leaves
+RESHARE_NEW = [ParticipantId(i) for i in (0, 1, 2, 3, 5)]  # 5 joins
+RESHARE_THRESHOLD = 4
+
+
+def bench_reshare(keys: dict[ParticipantId, KeygenOutput], repeats: int, rng: random.Random) -> float:
+    """Median wall time of resharing the 3-of-5 key to 4-of-5 (all six parties of the session together)."""
+    old = PublicKeyPackage.from_keygen(keys[PARTIES[0]])
+    everyone = sorted(set(RESHARE_DEALERS) | set(RESHARE_NEW))
+    samples = []
+    for i in range(repeats):
+        start = time.perf_counter()
+        sid = b"bench-reshare-%d" % i
+        out = run_protocols({p: reshare(old, RESHARE_DEALERS, RESHARE_NEW, RESHARE_THRESHOLD, p, sid, rng,
+                                        old_share=keys[p] if p in RESHARE_DEALERS else None) for p in everyone})
+        samples.append(time.perf_counter() - start)
+        assert all(o.public.public_key == old.public_key for o in out.values())
+    return statistics.median(samples)
 
 
 def bench_triples(count: int, rng: random.Random) -> tuple[dict[ParticipantId, list[Triple]], float, float]:
@@ -153,6 +178,11 @@ def main() -> int:
     print(f"DKG secp256k1, all 5 parties (median of {repeats}): {_ms(dkg_secp)}")
     print(f"DKG ed25519,   all 5 parties (median of {repeats}): {_ms(dkg_ed)}")
 
+    reshare_secp = bench_reshare(secp_keys, repeats, rng)
+    reshare_ed = bench_reshare(ed_keys, repeats, rng)
+    print(f"reshare 3-of-5 → 4-of-5 secp256k1, all 6 parties (median of {repeats}): {_ms(reshare_secp)}")
+    print(f"reshare 3-of-5 → 4-of-5 ed25519,   all 6 parties (median of {repeats}): {_ms(reshare_ed)}")
+
     triples, wall, tps = bench_triples(2 * n_sigs, rng)
     print(f"triples (honest-majority generator): {2 * n_sigs} in {_ms(wall)} for all parties, "
           f"{tps:8.1f} triples/s per party")
@@ -177,6 +207,12 @@ def main() -> int:
         missed += not ok
         print(f"  {'PASS' if ok else 'MISS'}  {name}: {_ms(measured[name])} (target ≤ {target:g} ms)")
     print(f"{len(TARGETS_MS) - missed}/{len(TARGETS_MS)} targets met")
+    figures = {name: round(value * 1000, 3) for name, value in measured.items()}
+    figures |= {"reshare 3-of-5 to 4-of-5 secp256k1 (all parties)": round(reshare_secp * 1000, 3),
+                "reshare 3-of-5 to 4-of-5 ed25519 (all parties)": round(reshare_ed * 1000, 3),
+                "FROST sign two rounds": round(frost2 * 1000, 3), "FROST sign one round": round(frost1 * 1000, 3),
+                "triples per second per party": round(tps, 1), "presignatures per second per party": round(pps, 1)}
+    print(json.dumps({"benchmark": "protocol", "unit": "ms", "figures": figures, "targets_missed": missed}))
     return 1 if missed and args.strict else 0
 
 

@@ -83,8 +83,9 @@ class SignRequest:
         if scheme is PayloadScheme.ECDSA:
             if len(self.payload) != 32:
                 raise SignatureRequestError(f"an ECDSA payload must be a 32-byte hash, got {len(self.payload)} bytes")
-            if int.from_bytes(self.payload, "big") >= SECP256K1_ORDER:
-                raise SignatureRequestError("an ECDSA payload must be less than the secp256k1 group order")
+            if not 0 < int.from_bytes(self.payload, "big") < SECP256K1_ORDER:
+                raise SignatureRequestError("an ECDSA payload must be a non-zero scalar below the secp256k1 group "
+                                            "order (a zero hash makes ECDSA forgeable)")
         elif not 1 <= len(self.payload) <= MAX_EDDSA_PAYLOAD_BYTES:
             raise SignatureRequestError(
                 f"an EdDSA payload must be 1..{MAX_EDDSA_PAYLOAD_BYTES} bytes, got {len(self.payload)}"

@@ -14,20 +14,28 @@ import signal
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 from mpc_service.config import ConfigError, load_config
 from mpc_service.logs import configure_logging
 
-__all__ = ["main"]
+__all__ = ["main", "run_node"]
 
 
 async def _run(config_path: Path) -> int:
-    from mpc_service.node import MpcNode, NodeStartError
+    from mpc_service.node import MpcNode
+
+    return await run_node(config_path, MpcNode)
+
+
+async def run_node(config_path: Path, node_class: Any) -> int:
+    """Run one node of `node_class` (MpcNode, or a test double of it) until SIGINT/SIGTERM; the exit code."""
+    from mpc_service.node import NodeStartError
 
     config = load_config(config_path)
     configure_logging(config.account_id)
     try:
-        node = MpcNode(config)
+        node = node_class(config)
     except NodeStartError as exc:
         print(f"config error: {exc}", file=sys.stderr)
         return 2

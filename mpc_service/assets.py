@@ -7,16 +7,23 @@ Every value is sealed with AES-256-GCM under a key derived by HKDF-SHA256 from t
 secret; the row's identity (table, kind, id, owner) is the associated data, so a row copied or
 moved to another identity fails to open. Key shares are stored the same way but can be read
 (they are used for every signature) and replaced per (domain, epoch).
+
+Each asset row carries, as data, the participant set that made it (who must take part when it is used) and, for
+presignatures, the domain whose key share it was made with (it signs for that domain only). Both are part of the
+associated data, and `info` reads them without touching the value, so a node checks a request *before* it takes.
+The database files are created 0600 (the storage secret sits in the same data directory).
 """
 
 from __future__ import annotations
 
 import enum
 import itertools
+import logging
 import os
 import sqlite3
 import threading
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import NewType
@@ -30,15 +37,19 @@ from mpc_service.errors import MpcError
 from mpc_service.secret import SecretBytes
 from mpc_service.types import ParticipantId
 
-__all__ = ["AssetCorrupted", "AssetId", "AssetKind", "AssetNotFound", "AssetStore", "AssetStoreError", "new_asset_id"]
+__all__ = ["AssetCorrupted", "AssetId", "AssetInfo", "AssetKind", "AssetNotFound", "AssetStore", "AssetStoreError",
+           "new_asset_id", "private_file"]
+
+log = logging.getLogger("mpc_service.assets")
 
 AssetId = NewType("AssetId", str)
 
+_SCHEMA_VERSION = 2  # 2: participants and domain_id columns (version 1 encoded the participants in the id)
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS assets (
-    kind TEXT NOT NULL, id TEXT NOT NULL, owner INTEGER NOT NULL, created_ns INTEGER NOT NULL,
-    nonce BLOB NOT NULL, ciphertext BLOB NOT NULL, PRIMARY KEY (kind, id));
-CREATE INDEX IF NOT EXISTS assets_by_owner ON assets (kind, owner, created_ns);
+    kind TEXT NOT NULL, id TEXT NOT NULL, owner INTEGER NOT NULL, participants TEXT NOT NULL, domain_id INTEGER,
+    created_ns INTEGER NOT NULL, nonce BLOB NOT NULL, ciphertext BLOB NOT NULL, PRIMARY KEY (kind, id));
+CREATE INDEX IF NOT EXISTS assets_by_owner ON assets (kind, owner, domain_id, created_ns);
 CREATE TABLE IF NOT EXISTS key_shares (
     domain_id INTEGER NOT NULL, epoch INTEGER NOT NULL, nonce BLOB NOT NULL, ciphertext BLOB NOT NULL,
     PRIMARY KEY (domain_id, epoch));
@@ -67,9 +78,34 @@ class AssetKind(enum.Enum):
     PRESIGNATURE = "presignature"
 
 
+def private_file(path: Path) -> None:
+    """Create `path` if missing and make it readable by this user only (0600)."""
+    os.close(os.open(path, os.O_RDWR | os.O_CREAT, 0o600))
+    os.chmod(path, 0o600)
+
+
+def _ids_text(participants: Sequence[int]) -> str:
+    return ".".join(str(p) for p in sorted(participants))
+
+
+def _ids_of(text: str) -> tuple[ParticipantId, ...]:
+    return tuple(ParticipantId(int(p)) for p in text.split(".")) if text else ()
+
+
 def new_asset_id(owner: int) -> AssetId:
     """A fresh id, unique per node: owner, wall-clock ns, process counter and 4 random bytes."""
     return AssetId(f"{owner}-{time.time_ns()}-{next(_id_counter)}-{os.urandom(4).hex()}")
+
+
+@dataclass(frozen=True)
+class AssetInfo:
+    """What is known of a stored asset without opening it."""
+
+    kind: AssetKind
+    id: AssetId
+    owner: ParticipantId
+    participants: tuple[ParticipantId, ...]
+    domain_id: int | None  # presignatures: the domain whose key share made them; triples: None
 
 
 @dataclass(frozen=True)
@@ -80,6 +116,8 @@ class TakenAsset:
     id: AssetId
     owner: ParticipantId
     value: SecretBytes
+    participants: tuple[ParticipantId, ...] = ()
+    domain_id: int | None = None
 
 
 class AssetStore:
@@ -91,12 +129,26 @@ class AssetStore:
         key = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=_HKDF_INFO).derive(storage_secret.expose())
         self._aead = AESGCM(key)
         self._lock = threading.Lock()
+        private_file(path)  # SQLite creates the -wal and -shm files with the database file's permissions
         # isolation_level=None: autocommit; every write below is one statement or an explicit transaction.
         self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=30.0)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=FULL")
+        self._migrate()
         self._db.executescript(_SCHEMA)
         self._check_secret()
+
+    def _migrate(self) -> None:
+        """Version-1 asset rows (participants in the id, no domain) cannot be attributed: drop them (they are
+        regenerated); key shares are kept."""
+        (version,) = self._db.execute("PRAGMA user_version").fetchone()
+        if version >= _SCHEMA_VERSION:
+            return
+        columns = {row[1] for row in self._db.execute("PRAGMA table_info(assets)").fetchall()}
+        if columns and "participants" not in columns:
+            log.warning("asset store schema upgraded: version-1 triples and presignatures discarded")
+            self._db.execute("DROP TABLE assets")
+        self._db.execute(f"PRAGMA user_version = {_SCHEMA_VERSION}")
 
     def _check_secret(self) -> None:
         """Refuse to open with the wrong secret *before* anything is taken (taking deletes first)."""
@@ -135,34 +187,34 @@ class AssetStore:
             raise AssetCorrupted(f"{what}: stored value failed authentication") from None
 
     # ---- one-use assets ------------------------------------------------------------------
-    def put(self, kind: AssetKind, asset_id: AssetId, owner: int, value: bytes) -> None:
-        """Store a new asset; an existing id raises `AssetStoreError` (ids are never reused)."""
-        nonce, ciphertext = self._seal(value, self._aad("assets", kind.value, asset_id, owner))
-        with self._lock:
-            try:
-                self._db.execute(
-                    "INSERT INTO assets (kind, id, owner, created_ns, nonce, ciphertext) VALUES (?, ?, ?, ?, ?, ?)",
-                    (kind.value, asset_id, owner, time.time_ns(), nonce, ciphertext),
-                )
-            except sqlite3.IntegrityError:
-                raise AssetStoreError(f"{kind.value} {asset_id} already exists") from None
+    def _asset_aad(self, kind: AssetKind, asset_id: str, owner: int, participants: str, domain_id: int | None) -> bytes:
+        return self._aad("assets", kind.value, asset_id, owner, participants, "-" if domain_id is None else domain_id)
 
-    def put_many(self, kind: AssetKind, owner: int, items: list[tuple[AssetId, bytes]]) -> None:
+    def put(self, kind: AssetKind, asset_id: AssetId, owner: int, value: bytes, *,
+            participants: Sequence[int] = (), domain_id: int | None = None) -> None:
+        """Store a new asset; an existing id raises `AssetStoreError` (ids are never reused)."""
+        self.put_many(kind, owner, [(asset_id, value)], participants=participants, domain_id=domain_id)
+
+    def put_many(self, kind: AssetKind, owner: int, items: list[tuple[AssetId, bytes]], *,
+                 participants: Sequence[int] = (), domain_id: int | None = None) -> None:
         """Store several new assets in one transaction (one commit instead of one per asset); all or none."""
+        ps = _ids_text(participants)
         rows = []
         for asset_id, value in items:
-            nonce, ciphertext = self._seal(value, self._aad("assets", kind.value, asset_id, owner))
-            rows.append((kind.value, asset_id, owner, time.time_ns(), nonce, ciphertext))
+            nonce, ciphertext = self._seal(value, self._asset_aad(kind, asset_id, owner, ps, domain_id))
+            rows.append((kind.value, asset_id, owner, ps, domain_id, time.time_ns(), nonce, ciphertext))
         with self._lock:
             self._db.execute("BEGIN IMMEDIATE")
             try:
                 self._db.executemany(
-                    "INSERT INTO assets (kind, id, owner, created_ns, nonce, ciphertext) VALUES (?, ?, ?, ?, ?, ?)", rows
+                    "INSERT INTO assets (kind, id, owner, participants, domain_id, created_ns, nonce, ciphertext) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rows
                 )
                 self._db.execute("COMMIT")
             except sqlite3.IntegrityError:
                 self._db.execute("ROLLBACK")
-                raise AssetStoreError(f"{kind.value}: one of {len(rows)} ids already exists") from None
+                what = f"{kind.value} {items[0][0]}" if len(rows) == 1 else f"{kind.value}: one of {len(rows)} ids"
+                raise AssetStoreError(f"{what} already exists") from None
             except BaseException:
                 self._db.execute("ROLLBACK")
                 raise
@@ -176,8 +228,8 @@ class AssetStore:
             self._db.execute("BEGIN IMMEDIATE")
             try:
                 row = self._db.execute(
-                    "DELETE FROM assets WHERE kind = ? AND id = ? RETURNING owner, nonce, ciphertext",
-                    (kind.value, asset_id),
+                    "DELETE FROM assets WHERE kind = ? AND id = ? RETURNING owner, participants, domain_id, nonce, "
+                    "ciphertext", (kind.value, asset_id),
                 ).fetchone()
                 if row is not None:
                     self._db.execute("INSERT INTO taken VALUES (?, ?, ?)", (kind.value, asset_id, time.time_ns()))
@@ -187,31 +239,33 @@ class AssetStore:
                 raise
         if row is None:
             raise AssetNotFound(f"{kind.value} {asset_id}")
-        owner, nonce, ciphertext = row
-        value = self._open(nonce, ciphertext, self._aad("assets", kind.value, asset_id, owner), f"{kind.value} {asset_id}")
-        return TakenAsset(kind, asset_id, ParticipantId(owner), SecretBytes(value))
+        owner, ps, domain_id, nonce, ciphertext = row
+        value = self._open(nonce, ciphertext, self._asset_aad(kind, asset_id, owner, ps, domain_id),
+                           f"{kind.value} {asset_id}")
+        return TakenAsset(kind, asset_id, ParticipantId(owner), SecretBytes(value), _ids_of(ps), domain_id)
 
-    def take_oldest_owned_by(self, kind: AssetKind, owner: int) -> TakenAsset | None:
-        """Take (delete + commit) the oldest asset of `kind` owned by `owner`; None when the pool is empty."""
+    def info(self, kind: AssetKind, asset_id: AssetId) -> AssetInfo | None:
+        """Owner, participants and domain of a stored asset (its value stays sealed); None if absent."""
         with self._lock:
-            row = self._db.execute(
-                "DELETE FROM assets WHERE rowid = (SELECT rowid FROM assets WHERE kind = ? AND owner = ? "
-                "ORDER BY created_ns LIMIT 1) RETURNING id, nonce, ciphertext",
-                (kind.value, owner),
-            ).fetchone()
+            row = self._db.execute("SELECT owner, participants, domain_id FROM assets WHERE kind = ? AND id = ?",
+                                   (kind.value, asset_id)).fetchone()
         if row is None:
             return None
-        asset_id, nonce, ciphertext = row
-        value = self._open(nonce, ciphertext, self._aad("assets", kind.value, asset_id, owner), f"{kind.value} {asset_id}")
-        return TakenAsset(kind, AssetId(asset_id), ParticipantId(owner), SecretBytes(value))
+        return AssetInfo(kind, asset_id, ParticipantId(row[0]), _ids_of(row[1]), row[2])
 
-    def ids(self, kind: AssetKind, owner: int) -> list[AssetId]:
-        """Ids (not values) of `owner`'s assets of `kind`, oldest first — to pick one to `take_owned`."""
+    def available(self, kind: AssetKind, owner: int, domain_id: int | None = None) -> list[AssetInfo]:
+        """`owner`'s assets of `kind` (for presignatures: of `domain_id`), oldest first — to pick one to take."""
+        query = "SELECT id, participants, domain_id FROM assets WHERE kind = ? AND owner = ?"
+        args: tuple[object, ...] = (kind.value, owner)
+        if domain_id is not None:
+            query, args = query + " AND domain_id = ?", (*args, domain_id)
         with self._lock:
-            rows = self._db.execute(
-                "SELECT id FROM assets WHERE kind = ? AND owner = ? ORDER BY created_ns", (kind.value, owner)
-            ).fetchall()
-        return [AssetId(r[0]) for r in rows]
+            rows = self._db.execute(query + " ORDER BY created_ns", args).fetchall()
+        return [AssetInfo(kind, AssetId(r[0]), ParticipantId(owner), _ids_of(r[1]), r[2]) for r in rows]
+
+    def ids(self, kind: AssetKind, owner: int, domain_id: int | None = None) -> list[AssetId]:
+        """Ids (not values) of `owner`'s assets of `kind`, oldest first — to pick one to `take_owned`."""
+        return [a.id for a in self.available(kind, owner, domain_id)]
 
     def taken_ids(self, kind: AssetKind) -> list[AssetId]:
         """Every id of `kind` ever taken from this store (the audit trail of one-use assets)."""
@@ -219,15 +273,15 @@ class AssetStore:
             rows = self._db.execute("SELECT id FROM taken WHERE kind = ?", (kind.value,)).fetchall()
         return [AssetId(r[0]) for r in rows]
 
-    def count(self, kind: AssetKind, owner: int | None = None) -> int:
-        """Pool size of `kind`, optionally only the assets owned by `owner`."""
+    def count(self, kind: AssetKind, owner: int | None = None, domain_id: int | None = None) -> int:
+        """Pool size of `kind`, optionally only the assets owned by `owner` and/or made for `domain_id`."""
+        query, args = "SELECT COUNT(*) FROM assets WHERE kind = ?", list[object]([kind.value])
+        if owner is not None:
+            query, args = query + " AND owner = ?", [*args, owner]
+        if domain_id is not None:
+            query, args = query + " AND domain_id = ?", [*args, domain_id]
         with self._lock:
-            if owner is None:
-                (n,) = self._db.execute("SELECT COUNT(*) FROM assets WHERE kind = ?", (kind.value,)).fetchone()
-            else:
-                (n,) = self._db.execute(
-                    "SELECT COUNT(*) FROM assets WHERE kind = ? AND owner = ?", (kind.value, owner)
-                ).fetchone()
+            (n,) = self._db.execute(query, args).fetchone()
         return int(n)
 
     def counts(self) -> dict[str, int]:
@@ -241,6 +295,19 @@ class AssetStore:
         with self._lock:
             rows = self._db.execute("SELECT owner, COUNT(*) FROM assets WHERE kind = ? GROUP BY owner", (kind.value,))
             return {ParticipantId(o): int(n) for o, n in rows.fetchall()}
+
+    def discard_oldest(self, kind: AssetKind, owner: int, count: int, domain_id: int | None = None) -> int:
+        """Delete `owner`'s `count` oldest assets of `kind` (of `domain_id` for presignatures); returns how many."""
+        if count <= 0:
+            return 0
+        query = "SELECT rowid FROM assets WHERE kind = ? AND owner = ?"
+        args: tuple[object, ...] = (kind.value, owner)
+        if domain_id is not None:
+            query, args = query + " AND domain_id = ?", (*args, domain_id)
+        with self._lock:
+            cur = self._db.execute(f"DELETE FROM assets WHERE rowid IN ({query} ORDER BY created_ns LIMIT ?)",
+                                   (*args, count))
+        return cur.rowcount
 
     def discard_owned_by(self, kind: AssetKind, owners: set[int]) -> int:
         """Delete every asset of `kind` whose owner is in `owners` (e.g. participants that left); returns how many."""

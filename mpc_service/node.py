@@ -34,11 +34,23 @@ from urllib.parse import urlparse
 import base58
 
 from mpc_service import codec
-from mpc_service.assets import AssetId, AssetKind, AssetNotFound, AssetStore, new_asset_id
+from mpc_service.assets import AssetId, AssetInfo, AssetKind, AssetNotFound, AssetStore, new_asset_id
 from mpc_service.chain.events import SignRequest
 from mpc_service.chain.indexer import BlockUpdate, Indexer
 from mpc_service.chain.rpc import ChainError, JsonRpc
+from mpc_service.checks import TaskRefused, check_asset, check_sign_task, check_signing_set
 from mpc_service.config import NodeConfig
+from mpc_service.control import (
+    ControlMessage,
+    ControlMessageError,
+    EcdsaSignRequest,
+    FrostSignRequest,
+    HeightReport,
+    PresignRequest,
+    TriplesRequest,
+    decode_control,
+    encode_control,
+)
 from mpc_service.errors import MpcError
 from mpc_service.keys import AccountKey, load_near_key_file, load_storage_secret
 from mpc_service.network import Peer, PeerNetwork
@@ -72,8 +84,13 @@ PROTOCOL_TIMEOUT_S = 10.0
 SIGN_TIMEOUT_S = 5.0
 SEEN_WAIT_S = 10.0
 TRIPLE_BATCH = 8
+FOLLOWER_TASKS_PER_PEER = 32  # protocol instances one peer may have this node run for it at once
+ASSET_CAP_FACTOR = 4  # a peer may own at most this × the pool target of triples (presignatures per domain) here
 BUSY_BLOCKS = 30  # pool pacing: requests younger than this with no respond seen mean "signing in progress"
 QUIET_S = 2.0  # pool pacing: and so does a request seen less than this long ago
+LIVE_LAG_BLOCKS = 10  # a linked peer is live while its indexer is at most this many blocks behind ours (reference)
+HEIGHT_REPORT_S = 1.0  # how often a node tells its peers its indexer height
+HEIGHT_STALE_S = 5.0  # a report older than this does not count
 MALICIOUS_ENV = "MPC_NODE_MALICIOUS"  # test-only: "bad_shares" or "bad_respond"
 
 
@@ -96,16 +113,6 @@ class ParticipantInfo:
 
 def _channel(kind: str, *parts: str) -> ChannelId:
     return ChannelId(kind.encode()[:8] + b":" + hashlib.sha256("|".join(parts).encode()).digest()[:20])
-
-
-def _ids_text(ps: Sequence[int]) -> str:
-    return ".".join(str(p) for p in sorted(ps))
-
-
-def _ids_of(asset_id: str) -> tuple[PPid, ...]:
-    """Assets are named `<unique>@<participant ids>` so a leader can pick one fitting the live set without decrypting."""
-    _, _, tail = asset_id.rpartition("@")
-    return tuple(PPid(int(p)) for p in tail.split(".")) if tail else ()
 
 
 def public_key_string(group_name: str, point: bytes) -> str:
@@ -146,7 +153,8 @@ class MpcNode:
         except MpcError as exc:
             raise NodeStartError(str(exc)) from None
         try:
-            config.data_dir.mkdir(parents=True, exist_ok=True)
+            config.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+            os.chmod(config.data_dir, 0o700)  # the storage secret's ciphertexts and the node's state live here
             self.store = AssetStore(config.data_dir / "assets.sqlite", storage_secret)
         except (OSError, MpcError) as exc:
             raise NodeStartError(f"data_dir {config.data_dir}: {exc}") from None
@@ -170,8 +178,11 @@ class MpcNode:
         self.domains: dict[DomainId, str] = {}  # domain -> scheme, for keyed domains
         self.keyshares: dict[DomainId, KeygenOutput] = {}
         self.queue: RequestQueue | None = None
-        self.seen: dict[RequestId, SignRequest] = {}
+        self.seen: dict[RequestId, SignRequest] = {}  # by instance id: this node's own copy of each request
         self.blamed: dict[ParticipantId, float] = {}
+        self.misbehaviour: dict[ParticipantId, dict[str, int]] = {}  # per peer: culprit / refused / malformed counts
+        self._following: dict[ParticipantId, int] = {}  # follower tasks in flight per leader
+        self.peer_heights: dict[ParticipantId, tuple[int, float]] = {}  # indexer height reported, when received
         self._keygen_tasks: dict[str, asyncio.Task[None]] = {}
         self._tasks: list[asyncio.Task[Any]] = []
         self._children: set[asyncio.Task[Any]] = set()
@@ -182,7 +193,7 @@ class MpcNode:
         self.metrics: dict[str, int] = {"requests_seen": 0, "requests_served": 0, "requests_failed": 0,
                                         "requests_dropped": 0, "requests_completed_elsewhere": 0,
                                         "respond_rejected": 0, "protocol_errors": 0, "triples_generated": 0,
-                                        "presignatures_generated": 0, "culprits_named": 0}
+                                        "presignatures_generated": 0, "culprits_named": 0, "tasks_refused": 0}
         self.latencies_ms: list[float] = []
         self.latencies_blocks: list[int] = []
         self.started_at = time.monotonic()
@@ -193,6 +204,7 @@ class MpcNode:
         self._tasks = [asyncio.create_task(coro, name=name) for name, coro in (
             ("indexer", self.indexer.run()), ("updates", self._follow_updates()), ("coordinator", self._coordinate()),
             ("queue", self._serve_queue()), ("control", self._control_loop()), ("pools", self._pools()),
+            ("heights", self._report_height()),
         )]
         for task in self._tasks:
             task.add_done_callback(self._task_died)
@@ -229,9 +241,20 @@ class MpcNode:
 
     # ---- status ---------------------------------------------------------------------------------------------------
     def _live(self) -> set[ParticipantId]:
+        """This node and every peer with an authenticated link whose indexer (as it reported in the last
+        HEIGHT_STALE_S) is at most LIVE_LAG_BLOCKS behind ours — as in the reference, a peer far behind the chain
+        cannot follow requests it has not seen."""
         if self.me is None or self.net is None:
             return set()
-        return {self.me, *self.net.connected()}
+        now, mine = time.monotonic(), self.indexer.processed_height
+        return {self.me, *(p for p in self.net.connected() if (report := self.peer_heights.get(p)) is not None
+                           and now - report[1] <= HEIGHT_STALE_S and report[0] >= mine - LIVE_LAG_BLOCKS)}
+
+    async def _report_height(self) -> None:
+        while True:
+            await asyncio.sleep(HEIGHT_REPORT_S)
+            if self.net is not None and self.me is not None:
+                await self._send_control(list(self.participants), HeightReport(self.indexer.processed_height))
 
     def _eligible(self) -> set[ParticipantId]:
         now = time.monotonic()
@@ -245,12 +268,20 @@ class MpcNode:
             "threshold": self.threshold, "domains": {str(d): s for d, s in self.domains.items()},
             "keyshares": sorted(int(d) for d in self.keyshares),
             "height": {"processed": self.indexer.processed_height, "latest": self.indexer.latest_height},
-            "peers_connected": len(self._live()) - 1 if self._live() else 0,
+            "peers_connected": len(self.net.connected()) if self.net is not None else 0,
+            "peers_live": len(self._live()) - 1 if self._live() else 0,
+            "peers": {str(p): {"connected": self.net is not None and p in self.net.connected(),
+                               "height": self.peer_heights[p][0] if p in self.peer_heights else None,
+                               "live": p in self._live()} for p in self.participants if p != self.me},
             "requests": {**self.metrics, "pending": len(self.queue) if self.queue else 0},
             "pools": {"triples": self.store.count(AssetKind.TRIPLE),
                       "presignatures": self.store.count(AssetKind.PRESIGNATURE),
                       "triples_owned": self.store.count(AssetKind.TRIPLE, me),
-                      "presignatures_owned": self.store.count(AssetKind.PRESIGNATURE, me)},
+                      "presignatures_owned": min((self.store.count(AssetKind.PRESIGNATURE, me, d)
+                                                  for d in self._ecdsa_domains()), default=0),
+                      "presignatures_owned_by_domain": {str(d): self.store.count(AssetKind.PRESIGNATURE, me, d)
+                                                        for d in self._ecdsa_domains()}},
+            "misbehaviour": self._misbehaviour_report(),
             "latency_ms": {"p50": lat[len(lat) // 2] if lat else 0.0,
                            "p95": lat[min(len(lat) - 1, int(len(lat) * 0.95))] if lat else 0.0,
                            "mean": statistics.fmean(lat) if lat else 0.0, "count": len(lat)},
@@ -258,13 +289,28 @@ class MpcNode:
             "uptime_s": round(time.monotonic() - self.started_at, 1),
         }
 
+    def _misbehaviour_report(self) -> dict[str, dict[str, Any]]:
+        now = time.monotonic()
+        dropped = self.net.dropped_messages if self.net is not None else {}
+        report: dict[str, dict[str, Any]] = {}
+        for pid in sorted(set(self.misbehaviour) | set(dropped) | {p for p, t in self.blamed.items() if t > now}):
+            info = self.participants.get(pid)
+            report[str(pid)] = {"account_id": info.account_id if info else None, **self.misbehaviour.get(pid, {}),
+                                "messages_dropped": dropped.get(pid, 0),
+                                "excluded_for_s": round(max(0.0, self.blamed.get(pid, 0.0) - now), 1)}
+        return report
+
+    def _note(self, peer: ParticipantId, what: str) -> None:
+        counts = self.misbehaviour.setdefault(peer, {})
+        counts[what] = counts.get(what, 0) + 1
+
     # ---- indexer → queue ----------------------------------------------------------------------------------------
     async def _follow_updates(self) -> None:
         while True:
             update: BlockUpdate = await self.indexer.updates.get()
             queue = self.queue
             for req in update.requests:
-                self.seen[req.request_id] = req
+                self.seen[req.instance_id] = req
                 self.metrics["requests_seen"] += 1
                 if queue is not None and queue.add(req):
                     log.info("sign request seen", extra={"request": req.request_id.hex()[:16], "height": req.block_height,
@@ -416,6 +462,7 @@ class MpcNode:
         if culprit is not None:
             self.metrics["culprits_named"] += 1
             self.blamed[ParticipantId(culprit)] = time.monotonic() + BLAME_S
+            self._note(ParticipantId(culprit), "culprit")
             account = self.participants.get(ParticipantId(culprit))
             log.warning(f"{what} failed; participant {culprit} misbehaved",
                         extra={"culprit": culprit, "culprit_account": account.account_id if account else None,
@@ -425,9 +472,9 @@ class MpcNode:
                                                  "waiting_for": sorted(getattr(exc, "waiting_for", set()))})
 
     # ---- control channel ------------------------------------------------------------------------------------------
-    async def _send_control(self, to: Sequence[ParticipantId] | set[ParticipantId], message: dict[str, Any]) -> None:
+    async def _send_control(self, to: Sequence[ParticipantId] | set[ParticipantId], message: ControlMessage) -> None:
         assert self.net is not None
-        data = json.dumps(message).encode()
+        data = encode_control(message)
         for p in to:
             if p != self.me:
                 await self.net.send(p, CONTROL, data)
@@ -436,35 +483,71 @@ class MpcNode:
         while self.net is None:
             await asyncio.sleep(0.05)
         inbox = self.net.inbox(CONTROL)
-        handlers = {"triples": self._follow_triples, "presign": self._follow_presign, "sign": self._follow_sign,
-                    "frost": self._follow_frost}
         while True:
             sender, data = await inbox.recv()
             try:
-                message = json.loads(data)
-                handler = handlers[message["kind"]]
-            except (ValueError, KeyError, TypeError):
-                log.warning(f"participant {sender} sent a malformed control message", extra={"culprit": sender})
+                message = decode_control(data)
+            except ControlMessageError as exc:
+                self._note(sender, "malformed_messages")
+                self.blamed[sender] = time.monotonic() + BLAME_S  # left out of new signing sets for a while
+                log.warning(f"participant {sender} sent a malformed control message",
+                            extra={"culprit": sender, "error": str(exc)})
                 continue
-            self._spawn(self._guarded(handler(sender, message), f"{message['kind']} (follower of {sender})"),
-                        f"follow-{message['kind']}")
+            if isinstance(message, HeightReport):
+                self.peer_heights[sender] = (message.height, time.monotonic())
+                continue
+            if self._following.get(sender, 0) >= FOLLOWER_TASKS_PER_PEER:
+                self._note(sender, "tasks_over_limit")
+                log.warning(f"participant {sender} has too many tasks running here; refused",
+                            extra={"peer": sender, "kind": message.kind})
+                continue
+            self._following[sender] = self._following.get(sender, 0) + 1
+            self._spawn(self._follow(sender, message), f"follow-{message.kind}")
 
-    async def _guarded(self, coro: Coroutine[Any, Any, Any], what: str) -> None:
+    async def _follow(self, sender: ParticipantId, message: ControlMessage) -> None:
+        what = f"{message.kind} (follower of {sender})"
         try:
-            await coro
+            if isinstance(message, TriplesRequest):
+                await self._follow_triples(sender, message)
+            elif isinstance(message, PresignRequest):
+                await self._follow_presign(sender, message)
+            elif isinstance(message, EcdsaSignRequest):
+                await self._follow_sign(sender, message)
+            elif isinstance(message, FrostSignRequest):
+                await self._follow_frost(sender, message)
+        except TaskRefused as exc:
+            self.metrics["tasks_refused"] += 1
+            self._note(sender, "tasks_refused")
+            log.warning(f"{what} refused: {exc}", extra={"peer": sender})
         except (ProtocolError, ProtocolTimeout) as exc:
             self._blame(exc, what)
-        except (MpcError, KeyError, ValueError, TypeError) as exc:
-            log.warning(f"{what} refused", extra={"error": repr(exc)})
+        except MpcError as exc:
+            log.warning(f"{what} failed", extra={"error": repr(exc)})
+        finally:
+            self._following[sender] -= 1
+
+    def _keyed_schemes(self) -> dict[DomainId, str]:
+        """Domains this node holds a key share for, with their scheme."""
+        return {d: ("Secp256k1" if out.group is SECP256K1 else "Ed25519") for d, out in self.keyshares.items()}
+
+    def _ecdsa_domains(self) -> list[DomainId]:
+        """Every secp256k1 domain with a key share: each has its own presignature pool."""
+        return sorted(d for d, out in self.keyshares.items() if out.group is SECP256K1)
+
+    def _make_room(self, kind: AssetKind, owner: ParticipantId, adding: int, domain_id: DomainId | None) -> None:
+        """Bound what one peer's requests can make this node store: at most ASSET_CAP_FACTOR × the pool target of
+        its assets (per domain for presignatures). An owner asks for more only when its own pool is low, so what
+        exceeds the cap here is stale (used or dropped by the owner while this node was away): the oldest go."""
+        target = (self.config.pools.triples_target if kind is AssetKind.TRIPLE
+                  else self.config.pools.presignatures_target)
+        cap = ASSET_CAP_FACTOR * max(target, TRIPLE_BATCH)
+        excess = self.store.count(kind, owner, domain_id) + adding - cap
+        if excess > 0:
+            dropped = self.store.discard_oldest(kind, owner, excess, domain_id)
+            log.info(f"dropped {dropped} stale {kind.value}s of participant {owner} to stay under {cap}",
+                     extra={"peer": owner, "domain": domain_id})
 
     # ---- pools: triples and presignatures ----------------------------------------------------------------------
-    def _ecdsa_domain(self) -> DomainId | None:
-        """Presignatures are made for the (first) secp256k1 domain's key."""
-        for did, out in sorted(self.keyshares.items()):
-            if out.group is SECP256K1:
-                return did
-        return None
-
     def _signing_busy(self) -> bool:
         """Pool pacing: sign requests from the last BUSY_BLOCKS blocks still await their `respond`, or one arrived
         less than QUIET_S ago (generation running when the next one lands delays its signing by blocks)."""
@@ -475,21 +558,27 @@ class MpcNode:
     async def _pools(self) -> None:
         while True:
             await asyncio.sleep(0.2)
-            if self._ecdsa_domain() is None or self.me is None or self.net is None:
+            domains = self._ecdsa_domains()
+            if not domains or self.me is None or self.net is None:
                 continue
             live = sorted(self._eligible())
             t = self.threshold
             try:
                 # Only presignatures whose signing set is live count: after nodes fail, fresh ones are made for
                 # the survivors from the stored triples (which any t of the triple's participants can use).
-                owned = self.store.ids(AssetKind.PRESIGNATURE, self.me)
-                usable = sum(1 for aid in owned if set(_ids_of(aid)) <= set(live))
                 target = self.config.pools.presignatures_target
-                if self._signing_busy() and usable >= max(2, target // 4):
+                usable, owned = {}, {}
+                for d in domains:
+                    mine = self.store.available(AssetKind.PRESIGNATURE, self.me, d)
+                    owned[d] = len(mine)
+                    usable[d] = sum(1 for a in mine if set(a.participants) <= set(live))
+                domain = min(domains, key=lambda d: usable[d])  # the emptiest pool is filled first
+                if self._signing_busy() and usable[domain] >= max(2, target // 4):
                     continue  # requests in flight: leave the CPU to them, refill afterwards
-                mine_tri = self.store.ids(AssetKind.TRIPLE, self.me)
-                if usable < target and len(owned) < 4 * target and len(mine_tri) >= 2 and len(live) >= t:
-                    await self._lead_presign(mine_tri, live)
+                mine_tri = self.store.available(AssetKind.TRIPLE, self.me)
+                if (usable[domain] < target and owned[domain] < 4 * target and len(mine_tri) >= 2
+                        and len(live) >= t):
+                    await self._lead_presign(domain, mine_tri, live)
                 elif len(mine_tri) < self.config.pools.triples_target and len(live) >= 2 * t - 1:
                     await self._lead_triples(live)
             except (ProtocolError, ProtocolTimeout) as exc:
@@ -501,75 +590,85 @@ class MpcNode:
 
     async def _lead_triples(self, live: list[ParticipantId]) -> None:
         assert self.me is not None and self.net is not None
-        batch = new_asset_id(self.me)
-        await self._send_control(live, {"kind": "triples", "batch": batch, "participants": live,
-                                        "count": TRIPLE_BATCH})
-        await self._run_triples(self.me, batch, live, TRIPLE_BATCH)
+        message = TriplesRequest(new_asset_id(self.me), tuple(live), TRIPLE_BATCH)
+        await self._send_control(live, message)
+        await self._run_triples(self.me, message)
 
-    async def _follow_triples(self, sender: ParticipantId, msg: dict[str, Any]) -> None:
-        ps = [ParticipantId(int(p)) for p in msg["participants"]]
-        batch = str(msg["batch"])
-        if not batch.startswith(f"{sender}-") or self.me not in ps or sender not in ps:
-            raise ValueError(f"bad triples request from {sender}")
-        await self._run_triples(sender, batch, ps, min(int(msg["count"]), TRIPLE_BATCH))
+    async def _follow_triples(self, sender: ParticipantId, msg: TriplesRequest) -> None:
+        assert self.me is not None
+        if not msg.batch.startswith(f"{sender}-"):
+            raise TaskRefused("a triple batch id must start with its owner's id")
+        check_signing_set(msg.participants, sender=sender, me=self.me, eligible=self.participants,
+                          threshold=2 * self.threshold - 1)
+        if msg.count > TRIPLE_BATCH:
+            raise TaskRefused(f"at most {TRIPLE_BATCH} triples per batch")
+        self._make_room(AssetKind.TRIPLE, sender, msg.count, None)
+        await self._run_triples(sender, msg)
 
-    async def _run_triples(self, owner: ParticipantId, batch: str, ps: list[ParticipantId], count: int) -> None:
+    async def _run_triples(self, owner: ParticipantId, msg: TriplesRequest) -> None:
         assert self.me is not None and self.net is not None
+        ps = list(msg.participants)
         inst = HonestMajorityTripleGenerator().generate(ps, PPid(self.me), self.threshold,
-                                                        hashlib.sha256(b"triples|" + batch.encode()).digest(), count,
-                                                        self.rng)
-        triples = await run_protocol(self.net, _channel("triples", batch), inst, timeout_s=PROTOCOL_TIMEOUT_S * 3)
-        self.store.put_many(AssetKind.TRIPLE, owner, [(AssetId(f"{batch}-{i}@{_ids_text(ps)}"), codec.encode_triple(t))
-                                                      for i, t in enumerate(triples)])
+                                                        hashlib.sha256(b"triples|" + msg.batch.encode()).digest(),
+                                                        msg.count, self.rng)
+        triples = await run_protocol(self.net, _channel("triples", msg.batch), inst, timeout_s=PROTOCOL_TIMEOUT_S * 3)
+        self.store.put_many(AssetKind.TRIPLE, owner, [(AssetId(f"{msg.batch}-{i}"), codec.encode_triple(t))
+                                                      for i, t in enumerate(triples)], participants=ps)
         if owner == self.me:
             self.metrics["triples_generated"] += len(triples)
 
-    async def _lead_presign(self, mine_tri: list[AssetId], live: list[ParticipantId]) -> None:
+    async def _lead_presign(self, domain: DomainId, mine_tri: list[AssetInfo], live: list[ParticipantId]) -> None:
         assert self.me is not None
-        t0_id, t1_id = mine_tri[0], mine_tri[1]
-        allowed = set(_ids_of(t0_id)) & set(_ids_of(t1_id)) & set(live)
+        t0, t1 = mine_tri[0], mine_tri[1]
+        allowed = set(t0.participants) & set(t1.participants) & set(live)
         others = sorted(allowed - {self.me})
         if len(others) < self.threshold - 1:
             # These triples cannot be used with who is live now; drop them so fresh ones are made.
             if len(set(live)) >= 2 * self.threshold - 1:
-                for aid in (t0_id, t1_id):
-                    self.store.take_owned(AssetKind.TRIPLE, aid)
+                for info in (t0, t1):
+                    self.store.take_owned(AssetKind.TRIPLE, info.id)
             return
-        ps = sorted([self.me, *random.sample(others, self.threshold - 1)])
-        pre_id = f"{new_asset_id(self.me)}@{_ids_text(ps)}"
-        everyone = sorted(set(_ids_of(t0_id)) & set(live))
-        await self._send_control(everyone, {"kind": "presign", "id": pre_id, "participants": ps,
-                                            "triples": [t0_id, t1_id]})
-        await self._run_presign(self.me, pre_id, ps, t0_id, t1_id)
+        ps = tuple(sorted([self.me, *random.sample(others, self.threshold - 1)]))
+        message = PresignRequest(new_asset_id(self.me), domain, ps, (t0.id, t1.id))
+        everyone = sorted(set(t0.participants) & set(live))  # all holders of the triples: the others discard them
+        await self._send_control(everyone, message)
+        await self._run_presign(self.me, message)
 
-    async def _follow_presign(self, sender: ParticipantId, msg: dict[str, Any]) -> None:
-        ps = [ParticipantId(int(p)) for p in msg["participants"]]
-        pre_id = str(msg["id"])
-        t0_id, t1_id = (str(x) for x in msg["triples"])
-        if not all(x.startswith(f"{sender}-") for x in (pre_id, t0_id, t1_id)) or sender not in ps:
-            raise ValueError(f"bad presign request from {sender}")
-        if self.me not in ps:
-            for aid in (t0_id, t1_id):  # not in this presignature: the triples are spent anyway
-                with contextlib.suppress(AssetNotFound):
-                    self.store.take_owned(AssetKind.TRIPLE, AssetId(aid))
+    async def _follow_presign(self, sender: ParticipantId, msg: PresignRequest) -> None:
+        assert self.me is not None
+        if not all(x.startswith(f"{sender}-") for x in (msg.presignature, *msg.triples)):
+            raise TaskRefused("presignature and triple ids must start with their owner's id")
+        if self._keyed_schemes().get(msg.domain_id) != "Secp256k1":
+            raise TaskRefused(f"domain {msg.domain_id} is not a secp256k1 domain with a key share here")
+        infos = [self.store.info(AssetKind.TRIPLE, AssetId(t)) for t in msg.triples]
+        if self.me not in msg.participants:
+            for info in infos:  # not in this presignature: the sender's triples are spent anyway
+                if info is not None and info.owner == sender:
+                    with contextlib.suppress(AssetNotFound):
+                        self.store.take_owned(AssetKind.TRIPLE, info.id)
             return
-        await self._run_presign(sender, pre_id, ps, t0_id, t1_id)
+        for t, info in zip(msg.triples, infos, strict=True):
+            if info is None or info.owner != sender or not set(msg.participants) <= set(info.participants):
+                raise TaskRefused(f"triple {t} is not a triple of {sender} shared with the presigning set")
+        check_signing_set(msg.participants, sender=sender, me=self.me, eligible=self.participants,
+                          threshold=self.threshold)
+        self._make_room(AssetKind.PRESIGNATURE, sender, 1, msg.domain_id)
+        await self._run_presign(sender, msg)
 
-    async def _run_presign(self, owner: ParticipantId, pre_id: str, ps: list[ParticipantId], t0_id: str,
-                           t1_id: str) -> None:
+    async def _run_presign(self, owner: ParticipantId, msg: PresignRequest) -> None:
         assert self.net is not None
-        domain = self._ecdsa_domain()
-        if domain is None:
-            raise MpcError("no secp256k1 key share")
-        share = self.keyshares[domain]
-        taken0 = self.store.take_owned(AssetKind.TRIPLE, AssetId(t0_id))
-        taken1 = self.store.take_owned(AssetKind.TRIPLE, AssetId(t1_id))
+        share = self.keyshares[msg.domain_id]
+        taken0 = self.store.take_owned(AssetKind.TRIPLE, AssetId(msg.triples[0]))
+        taken1 = self.store.take_owned(AssetKind.TRIPLE, AssetId(msg.triples[1]))
         if taken0.owner != owner or taken1.owner != owner:
-            raise ValueError("triples belong to another owner")
+            raise TaskRefused("triples belong to another owner")
+        ps = list(msg.participants)
         inst = presign(share, codec.decode_triple(taken0.value.expose()), codec.decode_triple(taken1.value.expose()),
                        ps)
-        result = await run_protocol(self.net, _channel("presign", pre_id), inst, timeout_s=PROTOCOL_TIMEOUT_S)
-        self.store.put(AssetKind.PRESIGNATURE, AssetId(pre_id), owner, codec.encode_presignature(result))
+        result = await run_protocol(self.net, _channel("presign", msg.presignature), inst,
+                                    timeout_s=PROTOCOL_TIMEOUT_S)
+        self.store.put(AssetKind.PRESIGNATURE, AssetId(msg.presignature), owner, codec.encode_presignature(result),
+                       participants=ps, domain_id=msg.domain_id)
         if owner == self.me:
             self.metrics["presignatures_generated"] += 1
 
@@ -591,18 +690,21 @@ class MpcNode:
 
     async def _lead(self, req: SignRequest) -> None:
         assert self.queue is not None
-        rid = req.request_id
+        rid, instance = req.request_id, req.instance_id
         started = time.monotonic()
         try:
+            scheme = self._keyed_schemes().get(req.domain_id)
+            if scheme is None:
+                raise MpcError(f"no key share for domain {req.domain_id}")
+            # The leader checks what followers check, before any asset is taken.
+            check_sign_task(req, request_id=rid, domain_id=req.domain_id, scheme=scheme,
+                            domains=self._keyed_schemes())
             # A `sign` receipt may have failed (bad deposit or gas): ask the contract, never spend a presignature on it.
             pending = await self.rpc.view(self.contract_id, "get_pending_request", {"request": req.respond_request()})
             if pending is None:
-                self.queue.complete(rid)
+                self.queue.complete(instance)
                 self.metrics["requests_completed_elsewhere"] += 1
                 return
-            scheme = self.domains.get(req.domain_id)
-            if req.domain_id not in self.keyshares:
-                raise MpcError(f"no key share for domain {req.domain_id}")
             checked = time.monotonic()
             if scheme == "Secp256k1":
                 response = await self._lead_ecdsa(req)
@@ -610,21 +712,26 @@ class MpcNode:
                 response = await self._lead_frost(req)
             signed = time.monotonic()
             outcome = await self.responder.respond(req.respond_request(), response)
+        except TaskRefused as exc:
+            log.warning("request refused: the contract should not have accepted it",
+                        extra={"request": rid.hex()[:16], "error": str(exc)})
+            self.queue.complete(instance)
+            return
         except (ProtocolError, ProtocolTimeout) as exc:
             self._blame(exc, f"signing request {rid.hex()[:16]}")
-            self.queue.failed(rid)
+            self.queue.failed(instance)
             self._wake.set()
             return
         except NoPresignature as exc:
             log.info("request waits for a presignature", extra={"request": rid.hex()[:16], "error": str(exc)})
-            self.queue.not_ready(rid, 0.3)
+            self.queue.not_ready(instance, 0.3)
             return
         except (MpcError, KeyError, ValueError) as exc:
             log.warning("request attempt failed", extra={"request": rid.hex()[:16], "error": repr(exc)})
-            self.queue.failed(rid)
+            self.queue.failed(instance)
             return
         if outcome.ok:
-            self.queue.complete(rid)
+            self.queue.complete(instance)
             self.metrics["requests_served"] += 1
             self.latencies_ms.append((time.monotonic() - started) * 1000)
             self.latencies_ms = self.latencies_ms[-10_000:]
@@ -637,67 +744,77 @@ class MpcNode:
             self.metrics["respond_rejected"] += 1
             log.warning("respond rejected by the contract", extra={"request": rid.hex()[:16],
                                                                     "detail": outcome.detail})
-            self.queue.submitted(rid)
+            self.queue.submitted(instance)
 
-    def _pick_presignature(self) -> AssetId:
-        """One of my presignatures whose set is live; failing that, one another live owner made that includes me
-        (each store deletes before use, so a presignature raced for by two leaders is used by at most one)."""
+    def _pick_presignature(self, domain: DomainId) -> AssetInfo:
+        """One of my presignatures for `domain` whose set is live; failing that, one another live owner made that
+        includes me (each store deletes before use, so a presignature raced for by two leaders is used by at most
+        one)."""
         assert self.me is not None
         eligible = self._eligible()
-        for aid in self.store.ids(AssetKind.PRESIGNATURE, self.me):
-            if set(_ids_of(aid)) <= eligible:
-                return aid
+        for info in self.store.available(AssetKind.PRESIGNATURE, self.me, domain):
+            if set(info.participants) <= eligible:
+                return info
         for owner in sorted(eligible - {self.me}, key=lambda _: random.random()):
-            for aid in self.store.ids(AssetKind.PRESIGNATURE, owner):
-                if set(_ids_of(aid)) <= eligible:
-                    return aid
-        raise NoPresignature("no presignature fits the live participants")
+            for info in self.store.available(AssetKind.PRESIGNATURE, owner, domain):
+                if set(info.participants) <= eligible:
+                    return info
+        raise NoPresignature(f"no presignature for domain {domain} fits the live participants")
 
     async def _lead_ecdsa(self, req: SignRequest) -> dict[str, Any]:
         assert self.me is not None and self.net is not None
-        aid = self._pick_presignature()
-        ps = list(_ids_of(aid))
-        taken = self.store.take_owned(AssetKind.PRESIGNATURE, aid)
-        log.info("presignature used", extra={"presignature": aid, "request": req.request_id.hex()})
+        info = self._pick_presignature(req.domain_id)
+        taken = self.store.take_owned(AssetKind.PRESIGNATURE, info.id)
+        if taken.domain_id != req.domain_id:  # rows are immutable; this guards the store's contract
+            raise TaskRefused(f"presignature {info.id} was made for domain {taken.domain_id}")
+        log.info("presignature used", extra={"presignature": info.id, "request": req.request_id.hex()})
         pre = codec.decode_presignature(taken.value.expose())
-        await self._send_control(ps, {"kind": "sign", "request": req.request_id.hex(), "presignature": aid,
-                                      "participants": ps})
+        ps = list(taken.participants)
+        await self._send_control(ps, EcdsaSignRequest(req.request_id, req.instance_id, req.domain_id, info.id,
+                                                      taken.participants))
         inst = ecdsa_sign(pre, ps, PPid(self.me), tweak=req.tweak, msg_hash=req.payload, entropy=req.entropy)
-        sig = await run_protocol(self.net, _channel("sign", req.request_id.hex(), aid), inst,
+        sig = await run_protocol(self.net, _channel("sign", req.instance_id.hex(), info.id), inst,
                                  timeout_s=SIGN_TIMEOUT_S)
         assert sig is not None
         return ecdsa_response(sig)
 
-    async def _await_seen(self, rid_hex: str) -> SignRequest:
-        """This node's own indexed copy of the request, waiting (≤ SEEN_WAIT_S) for the indexer to reach it."""
-        rid = RequestId(bytes.fromhex(rid_hex))
+    async def _await_seen(self, instance_id: RequestId) -> SignRequest:
+        """This node's own indexed copy of the request instance, waiting (≤ SEEN_WAIT_S) for its indexer."""
         deadline = time.monotonic() + SEEN_WAIT_S
-        if rid not in self.seen:
+        if instance_id not in self.seen:
             self.indexer.poke()  # the leader saw a block this node may not have asked for yet
-        while rid not in self.seen:
+        while instance_id not in self.seen:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
-                raise MpcError(f"request {rid_hex[:16]} was never seen on chain by this node; refusing to sign")
+                raise TaskRefused(f"request {instance_id.hex()[:16]} was never seen on chain by this node")
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._new_requests.wait(), min(remaining, 0.5))
-        return self.seen[rid]
+        return self.seen[instance_id]
 
     def _tamper(self) -> Any:
         if "bad_shares" not in self.malicious:
             return None
         return lambda data: data[:-1] + bytes([data[-1] ^ 1]) if data else data
 
-    async def _follow_sign(self, sender: ParticipantId, msg: dict[str, Any]) -> None:
-        assert self.net is not None
-        aid = AssetId(str(msg["presignature"]))
-        ps = [PPid(int(p)) for p in msg["participants"]]
-        if list(_ids_of(aid)) != ps or sender not in ps or self.me not in ps:
-            raise ValueError(f"bad sign request from {sender}")
-        taken = self.store.take_owned(AssetKind.PRESIGNATURE, aid)  # taken before waiting: never reusable
-        req = await self._await_seen(str(msg["request"]))
+    async def _follow_sign(self, sender: ParticipantId, msg: EcdsaSignRequest) -> None:
+        """Contribute one ECDSA share: every field checked against this node's own copy, then the presignature
+        taken (deleted) and used."""
+        assert self.net is not None and self.me is not None
+        req = await self._await_seen(msg.instance_id)
+        check_sign_task(req, request_id=msg.request_id, domain_id=msg.domain_id, scheme="Secp256k1",
+                        domains=self._keyed_schemes())
+        check_signing_set(msg.participants, sender=sender, me=self.me, eligible=self.participants,
+                          threshold=self.threshold)
+        info = check_asset(self.store.info(AssetKind.PRESIGNATURE, AssetId(msg.presignature)),
+                           what=f"presignature {msg.presignature}", participants=msg.participants,
+                           domain_id=msg.domain_id)
+        taken = self.store.take_owned(AssetKind.PRESIGNATURE, info.id)  # checked first, taken before use
+        if taken.domain_id != msg.domain_id or taken.participants != msg.participants:
+            raise TaskRefused(f"presignature {info.id} changed between check and take")
         pre = codec.decode_presignature(taken.value.expose())
+        ps = list(msg.participants)
         inst = ecdsa_sign(pre, ps, PPid(sender), tweak=req.tweak, msg_hash=req.payload, entropy=req.entropy)
-        await run_protocol(self.net, _channel("sign", req.request_id.hex(), aid), inst, timeout_s=SIGN_TIMEOUT_S,
+        await run_protocol(self.net, _channel("sign", req.instance_id.hex(), info.id), inst, timeout_s=SIGN_TIMEOUT_S,
                            tamper=self._tamper())
 
     async def _lead_frost(self, req: SignRequest) -> dict[str, Any]:
@@ -705,24 +822,25 @@ class MpcNode:
         others = sorted(self._eligible() - {self.me})
         if len(others) < self.threshold - 1:
             raise NoPresignature("not enough live participants for FROST")
-        ps = sorted([self.me, *random.sample(others, self.threshold - 1)])
-        nonce = secrets.token_hex(8)
-        await self._send_control(ps, {"kind": "frost", "request": req.request_id.hex(), "participants": ps,
-                                      "nonce": nonce})
-        inst = frost_sign(self.keyshares[req.domain_id], ps, PPid(self.me), req.payload, req.tweak, self.rng)
-        sig = await run_protocol(self.net, _channel("frost", req.request_id.hex(), nonce), inst,
+        ps = tuple(sorted([self.me, *random.sample(others, self.threshold - 1)]))
+        session = secrets.token_hex(8)
+        await self._send_control(ps, FrostSignRequest(req.request_id, req.instance_id, req.domain_id, ps, session))
+        inst = frost_sign(self.keyshares[req.domain_id], list(ps), PPid(self.me), req.payload, req.tweak, self.rng)
+        sig = await run_protocol(self.net, _channel("frost", req.instance_id.hex(), session), inst,
                                  timeout_s=SIGN_TIMEOUT_S)
         assert sig is not None
         return {"scheme": "Ed25519", "signature": list(sig)}
 
-    async def _follow_frost(self, sender: ParticipantId, msg: dict[str, Any]) -> None:
-        assert self.net is not None
-        ps = [PPid(int(p)) for p in msg["participants"]]
-        if sender not in ps or self.me not in ps:
-            raise ValueError(f"bad frost request from {sender}")
-        req = await self._await_seen(str(msg["request"]))
-        inst = frost_sign(self.keyshares[req.domain_id], ps, PPid(sender), req.payload, req.tweak, self.rng)
-        await run_protocol(self.net, _channel("frost", req.request_id.hex(), str(msg["nonce"])), inst,
+    async def _follow_frost(self, sender: ParticipantId, msg: FrostSignRequest) -> None:
+        assert self.net is not None and self.me is not None
+        req = await self._await_seen(msg.instance_id)
+        check_sign_task(req, request_id=msg.request_id, domain_id=msg.domain_id, scheme="Ed25519",
+                        domains=self._keyed_schemes())
+        check_signing_set(msg.participants, sender=sender, me=self.me, eligible=self.participants,
+                          threshold=self.threshold)
+        inst = frost_sign(self.keyshares[msg.domain_id], list(msg.participants), PPid(sender), req.payload, req.tweak,
+                          self.rng)
+        await run_protocol(self.net, _channel("frost", req.instance_id.hex(), msg.session), inst,
                            timeout_s=SIGN_TIMEOUT_S, tamper=self._tamper())
 
     async def _malicious_respond(self, req: SignRequest) -> None:

@@ -6,6 +6,10 @@ protocol. After submitting a response the leader waits `retry_after_s` before tr
 still land); after a failed attempt it backs off exponentially, up to `retry_after_s`; at most `max_attempts`
 attempts; a request is dropped `expiry_blocks` after the block it appeared in (the contract times it out).
 Time and height are injected (`clock`, `update_height`) so tests drive them directly.
+
+Entries are on-chain request *instances* (`SignRequest.instance_id`): the same content asked again after it was
+answered is served again, while an indexer replay of an instance already finished is ignored. Two pending instances of
+the same content are answered by one `respond` (the contract fans out), so only one of them is attempted at a time.
 """
 
 from __future__ import annotations
@@ -61,8 +65,8 @@ class RequestQueue:
         self.me = me
         self.config = config
         self._clock = clock
-        self._entries: dict[RequestId, _Entry] = {}
-        self._finished: dict[RequestId, int] = {}  # completed/dropped ids -> height, so replays are ignored
+        self._entries: dict[RequestId, _Entry] = {}  # by instance id
+        self._finished: dict[RequestId, int] = {}  # completed/dropped instance ids -> height, so replays are ignored
         self.height = 0
 
     def __len__(self) -> int:
@@ -72,24 +76,25 @@ class RequestQueue:
         return request_id in self._entries
 
     def add(self, request: SignRequest) -> bool:
-        """Track a new request; False if it is already pending or was finished (an indexer replay)."""
-        if request.request_id in self._entries or request.request_id in self._finished:
+        """Track a new request instance; False if it is already pending or was finished (an indexer replay)."""
+        instance = request.instance_id
+        if instance in self._entries or instance in self._finished:
             return False
-        self._entries[request.request_id] = _Entry(request)
+        self._entries[instance] = _Entry(request)
         return True
 
-    def complete(self, request_id: RequestId) -> SignRequest | None:
-        """The chain shows a response or timeout for the request: forget it. Returns it if it was pending."""
-        entry = self._entries.pop(request_id, None)
-        self._finished[request_id] = self.height
+    def complete(self, instance_id: RequestId) -> SignRequest | None:
+        """The instance was answered (or the contract no longer holds it): forget it. Returns it if it was pending."""
+        entry = self._entries.pop(instance_id, None)
+        self._finished[instance_id] = self.height
         return entry.request if entry else None
 
     def mark_responded(self, request_id: RequestId) -> None:
-        """A `respond` receipt for the request was seen. Only a hint (a forged respond fails in the contract), so the
-        request stays pending; whoever leads it next asks the contract before signing. It no longer counts as busy."""
-        entry = self._entries.get(request_id)
-        if entry:
-            entry.responded = True
+        """A `respond` receipt for this content was seen. Only a hint (a forged respond fails in the contract), so the
+        instances stay pending; whoever leads one next asks the contract before signing. They no longer count as busy."""
+        for entry in self._entries.values():
+            if entry.request.request_id == request_id:
+                entry.responded = True
 
     def busy(self, recent_blocks: int) -> int:
         """Requests from the last `recent_blocks` blocks with no `respond` seen yet: work the nodes are doing now."""
@@ -105,7 +110,7 @@ class RequestQueue:
             if self.height - e.request.block_height >= self.config.expiry_blocks
         ]
         for d in dropped:
-            self._forget(d.request.request_id)
+            self._forget(d.request.instance_id)
         # Finished ids are kept long enough to ignore replays from the indexer, then pruned.
         horizon = self.height - 2 * self.config.expiry_blocks
         self._finished = {rid: h for rid, h in self._finished.items() if h >= horizon}
@@ -123,48 +128,53 @@ class RequestQueue:
         now = self._clock()
         start: list[SignRequest] = []
         dropped: list[Dropped] = []
-        for rid, entry in list(self._entries.items()):
+        busy_content = {e.request.request_id for e in self._entries.values() if e.in_progress}
+        for instance, entry in list(self._entries.items()):
+            rid = entry.request.request_id
             if entry.in_progress or now < entry.not_before or self.leader(rid, live) != self.me:
                 continue
+            if rid in busy_content:
+                continue  # the same content is being signed: its `respond` answers this instance too
+            busy_content.add(rid)
             if entry.attempts >= self.config.max_attempts:
                 dropped.append(Dropped(entry.request, DropReason.ATTEMPTS_EXHAUSTED))
-                self._forget(rid)
+                self._forget(instance)
                 continue
             entry.attempts += 1
             entry.in_progress = True
             start.append(entry.request)
         return start, dropped
 
-    def submitted(self, request_id: RequestId) -> None:
+    def submitted(self, instance_id: RequestId) -> None:
         """A response was submitted: wait `retry_after_s` for it to land before trying again."""
-        entry = self._entries.get(request_id)
+        entry = self._entries.get(instance_id)
         if entry:
             entry.in_progress = False
             entry.not_before = self._clock() + self.config.retry_after_s
 
-    def failed(self, request_id: RequestId) -> None:
+    def failed(self, instance_id: RequestId) -> None:
         """The attempt failed before submitting: retry after 2^(attempts-1) s, capped at `retry_after_s`."""
-        entry = self._entries.get(request_id)
+        entry = self._entries.get(instance_id)
         if entry:
             entry.in_progress = False
             entry.not_before = self._clock() + min(self.config.retry_after_s, 2.0 ** (entry.attempts - 1))
 
-    def not_ready(self, request_id: RequestId, delay_s: float) -> None:
+    def not_ready(self, instance_id: RequestId, delay_s: float) -> None:
         """The leader could not start (e.g. no presignature for the live set yet): try again after `delay_s`
         without counting an attempt."""
-        entry = self._entries.get(request_id)
+        entry = self._entries.get(instance_id)
         if entry:
             entry.in_progress = False
             entry.attempts = max(0, entry.attempts - 1)
             entry.not_before = self._clock() + delay_s
 
-    def attempts(self, request_id: RequestId) -> int:
-        entry = self._entries.get(request_id)
+    def attempts(self, instance_id: RequestId) -> int:
+        entry = self._entries.get(instance_id)
         return entry.attempts if entry else 0
 
     def pending(self) -> list[SignRequest]:
         return [e.request for e in self._entries.values()]
 
-    def _forget(self, request_id: RequestId) -> None:
-        self._entries.pop(request_id, None)
-        self._finished[request_id] = self.height
+    def _forget(self, instance_id: RequestId) -> None:
+        self._entries.pop(instance_id, None)
+        self._finished[instance_id] = self.height

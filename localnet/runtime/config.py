@@ -25,6 +25,8 @@ class RuntimeConfig:
     is computed by finite-wasm over wasm frames, which are a different measure (see docs/runtime.md).
     `cache_dir` holds serialized wasmtime modules keyed by sha256(prepared code) + wasmtime version;
     None disables the disk cache (the in-process LRU of `lru_size` modules always applies).
+    `bls12381_not_in_group_fix` is nearcore's NEP-488 flag (false at protocol 86): whether the BLS12-381
+    sums and decompressions accept the G1 points (0, ±2) (see `localnet/runtime/bls12381.py`).
     """
 
     limits: VMLimits = VM_LIMITS
@@ -34,3 +36,4 @@ class RuntimeConfig:
     max_wasm_stack_bytes: int = 1024 * 1024
     cache_dir: Path | None = field(default_factory=_default_cache_dir)
     lru_size: int = 16
+    bls12381_not_in_group_fix: bool = False

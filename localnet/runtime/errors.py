@@ -198,6 +198,10 @@ def alt_bn128_invalid_input(msg: str) -> HostErrorSignal:
     return _h("AltBn128InvalidInput", f"AltBn128 invalid input: {msg}", msg=msg)
 
 
+def bls12381_invalid_input(msg: str) -> HostErrorSignal:
+    return _h("BLS12381InvalidInput", f"BLS12-381 invalid input: {msg}", msg=msg)
+
+
 def ed25519_verify_invalid_input(msg: str) -> HostErrorSignal:
     return _h("Ed25519VerifyInvalidInput", f"ED25519 signature verification error: {msg}", msg=msg)
 

@@ -137,6 +137,24 @@ class ExtCosts:
     yield_create_byte: int = 15_643_988
     yield_resume_base: int = 1_195_627_285_210
     yield_resume_byte: int = 47_683_715
+    bls12381_p1_sum_base: int = 16_500_000_000
+    bls12381_p1_sum_element: int = 6_000_000_000
+    bls12381_p2_sum_base: int = 18_600_000_000
+    bls12381_p2_sum_element: int = 15_000_000_000
+    bls12381_g1_multiexp_base: int = 16_500_000_000
+    bls12381_g1_multiexp_element: int = 930_000_000_000
+    bls12381_g2_multiexp_base: int = 18_600_000_000
+    bls12381_g2_multiexp_element: int = 1_995_000_000_000
+    bls12381_map_fp_to_g1_base: int = 1_500_000_000
+    bls12381_map_fp_to_g1_element: int = 252_000_000_000
+    bls12381_map_fp2_to_g2_base: int = 1_500_000_000
+    bls12381_map_fp2_to_g2_element: int = 900_000_000_000
+    bls12381_pairing_base: int = 2_130_000_000_000
+    bls12381_pairing_element: int = 2_130_000_000_000
+    bls12381_p1_decompress_base: int = 15_000_000_000
+    bls12381_p1_decompress_element: int = 81_000_000_000
+    bls12381_p2_decompress_base: int = 15_000_000_000
+    bls12381_p2_decompress_element: int = 165_000_000_000
 
 
 EXT_COSTS: Final = ExtCosts()

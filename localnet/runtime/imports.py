@@ -1,7 +1,7 @@
 """The `env` imports a NEAR contract may use: name → (number of i64 params, result type).
 
-The 58 functions a nearc contract imports. Every argument is i64; `promise_yield_resume`
-returns i32; functions listed with "i64" return a u64 (wasm i64).
+The 58 functions a nearc contract imports, plus nearcore's nine BLS12-381 functions. Every argument
+is i64; `promise_yield_resume` returns i32; functions listed with "i64" return a u64 (wasm i64).
 """
 
 from __future__ import annotations
@@ -41,6 +41,15 @@ HOST_FUNCTIONS: dict[str, tuple[int, str | None]] = {
     "alt_bn128_g1_multiexp": (3, None),
     "alt_bn128_g1_sum": (3, None),
     "alt_bn128_pairing_check": (2, "i64"),
+    "bls12381_p1_sum": (3, "i64"),
+    "bls12381_p2_sum": (3, "i64"),
+    "bls12381_g1_multiexp": (3, "i64"),
+    "bls12381_g2_multiexp": (3, "i64"),
+    "bls12381_map_fp_to_g1": (3, "i64"),
+    "bls12381_map_fp2_to_g2": (3, "i64"),
+    "bls12381_pairing_check": (2, "i64"),
+    "bls12381_p1_decompress": (3, "i64"),
+    "bls12381_p2_decompress": (3, "i64"),
     "value_return": (2, None),
     "panic": (0, None),
     "panic_utf8": (2, None),

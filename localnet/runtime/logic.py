@@ -6,7 +6,9 @@ happen in nearcore's order *before* the effect, and failures raise `HostErrorSig
 
 from __future__ import annotations
 
-from localnet.runtime import crypto, errors
+from collections.abc import Callable
+
+from localnet.runtime import bls12381, crypto, errors
 from localnet.runtime.account_id import is_eth_implicit, is_near_implicit, is_valid_account_id
 from localnet.runtime.api import External, ReturnData, ReturnKind, VMContext
 from localnet.runtime.config import RuntimeConfig
@@ -351,6 +353,68 @@ class VMLogic:
         self.gas.pay_base(self.costs.alt_bn128_pairing_check_base)
         self._read(value_ptr, value_len)
         raise errors.alt_bn128_invalid_input("alt_bn128 is unsupported in this emulation")
+
+    # ---- BLS12-381 (cores in bls12381.py) -------------------------------------------------
+
+    def _bls12381(
+        self, name: str, base: int, element: int, value_len: int, value_ptr: int, register_id: int,
+        core: Callable[..., bytes | None],
+    ) -> int:
+        """nearcore's `bls12381_impl!`: base, then per element counted from `value_len` as passed (so a
+        register input, len = u64::MAX, overflows), then the read; 0 with the result in the register, or 1."""
+        self.gas.pay_base(base)
+        self.gas.pay_per(element, value_len // bls12381.ITEM_SIZE[name])
+        data = self._read(value_ptr, value_len)
+        result = core(data, fix=self.config.bls12381_not_in_group_fix)
+        if result is None:
+            return 1
+        self.registers.set(register_id, result)
+        return 0
+
+    def bls12381_p1_sum(self, value_len: int, value_ptr: int, register_id: int) -> int:
+        return self._bls12381("bls12381_p1_sum", self.costs.bls12381_p1_sum_base,
+                              self.costs.bls12381_p1_sum_element, value_len, value_ptr, register_id, bls12381.p1_sum)
+
+    def bls12381_p2_sum(self, value_len: int, value_ptr: int, register_id: int) -> int:
+        return self._bls12381("bls12381_p2_sum", self.costs.bls12381_p2_sum_base,
+                              self.costs.bls12381_p2_sum_element, value_len, value_ptr, register_id, bls12381.p2_sum)
+
+    def bls12381_g1_multiexp(self, value_len: int, value_ptr: int, register_id: int) -> int:
+        return self._bls12381("bls12381_g1_multiexp", self.costs.bls12381_g1_multiexp_base,
+                              self.costs.bls12381_g1_multiexp_element, value_len, value_ptr, register_id,
+                              bls12381.g1_multiexp)
+
+    def bls12381_g2_multiexp(self, value_len: int, value_ptr: int, register_id: int) -> int:
+        return self._bls12381("bls12381_g2_multiexp", self.costs.bls12381_g2_multiexp_base,
+                              self.costs.bls12381_g2_multiexp_element, value_len, value_ptr, register_id,
+                              bls12381.g2_multiexp)
+
+    def bls12381_map_fp_to_g1(self, value_len: int, value_ptr: int, register_id: int) -> int:
+        return self._bls12381("bls12381_map_fp_to_g1", self.costs.bls12381_map_fp_to_g1_base,
+                              self.costs.bls12381_map_fp_to_g1_element, value_len, value_ptr, register_id,
+                              bls12381.map_fp_to_g1)
+
+    def bls12381_map_fp2_to_g2(self, value_len: int, value_ptr: int, register_id: int) -> int:
+        return self._bls12381("bls12381_map_fp2_to_g2", self.costs.bls12381_map_fp2_to_g2_base,
+                              self.costs.bls12381_map_fp2_to_g2_element, value_len, value_ptr, register_id,
+                              bls12381.map_fp2_to_g2)
+
+    def bls12381_p1_decompress(self, value_len: int, value_ptr: int, register_id: int) -> int:
+        return self._bls12381("bls12381_p1_decompress", self.costs.bls12381_p1_decompress_base,
+                              self.costs.bls12381_p1_decompress_element, value_len, value_ptr, register_id,
+                              bls12381.p1_decompress)
+
+    def bls12381_p2_decompress(self, value_len: int, value_ptr: int, register_id: int) -> int:
+        return self._bls12381("bls12381_p2_decompress", self.costs.bls12381_p2_decompress_base,
+                              self.costs.bls12381_p2_decompress_element, value_len, value_ptr, register_id,
+                              bls12381.p2_decompress)
+
+    def bls12381_pairing_check(self, value_len: int, value_ptr: int) -> int:
+        """Unlike the others, nearcore counts the elements of the data read (no overflow for a register)."""
+        self.gas.pay_base(self.costs.bls12381_pairing_base)
+        data = self._read(value_ptr, value_len)
+        self.gas.pay_per(self.costs.bls12381_pairing_element, len(data) // bls12381.ITEM_SIZE["bls12381_pairing_check"])
+        return bls12381.pairing_check(data)
 
     # ---- misc ----------------------------------------------------------------------------
 

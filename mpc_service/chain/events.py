@@ -41,7 +41,11 @@ def request_id_of(domain_id: int, tweak: bytes, kind: str, payload: bytes) -> Re
 
 @dataclass(frozen=True)
 class SignRequest:
-    """A pending sign request seen on chain, with the entropy of the block it appeared in."""
+    """A pending sign request seen on chain, with the entropy of the block it appeared in.
+
+    `request_id` identifies the *content* (what the contract matches a `respond` against); `data_id` identifies the
+    on-chain *instance* (the `sign` receipt's id from the indexer, the yield data id from events). The same content
+    asked again after it was answered is a new instance that must be served again: see `instance_id`."""
 
     request_id: RequestId
     domain_id: DomainId
@@ -53,6 +57,11 @@ class SignRequest:
     block_height: int
     block_hash: str
     entropy: bytes = field(repr=False)  # the block's random_value (32 bytes)
+
+    @property
+    def instance_id(self) -> RequestId:
+        """The id of this on-chain request instance: SHA-256 over the content id and the receipt (or data) id."""
+        return RequestId(hashlib.sha256(b"instance|" + self.request_id + self.data_id.encode()).digest())
 
     def respond_request(self) -> dict[str, Any]:
         """The `request` argument of the contract's `respond`."""

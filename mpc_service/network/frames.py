@@ -19,6 +19,11 @@ from mpc_service.types import ChannelId
 
 AUTH_DOMAIN = b"chainsig-py mpc p2p auth v1"
 NONCE_BYTES = 32
+# Frame lengths (type byte + body) of the fixed-size frames: what a reader accepts before authentication.
+CHALLENGE_FRAME_BYTES = 1 + NONCE_BYTES
+AUTH_FRAME_BYTES = 1 + 32 + 64
+AUTH_OK_FRAME_BYTES = 1
+PONG_FRAME_BYTES = 1 + 8
 
 
 class FrameError(MpcError):

@@ -33,6 +33,11 @@ log = logging.getLogger("mpc_service.network")
 HANDSHAKE_TIMEOUT_S = 10.0
 OUTBOX_LIMIT = 10_000
 INBOX_LIMIT = 10_000
+# A channel another node opened that no local protocol instance has claimed yet (messages may arrive before the
+# follower starts its instance) is bounded per peer: how many such channels, how many messages each, how long.
+UNCLAIMED_PER_PEER = 128
+UNCLAIMED_INBOX_LIMIT = 64
+UNCLAIMED_TTL_S = 60.0
 BACKOFF_START_S = 0.05
 BACKOFF_MAX_S = 5.0
 CLOSED_CHANNEL_MEMORY = 4096
@@ -70,9 +75,10 @@ class SendToPeer(Protocol):
 class Inbox:
     """Messages for one channel (protocol instance), as (sender, payload)."""
 
-    def __init__(self, channel: ChannelId) -> None:
+    def __init__(self, channel: ChannelId, limit: int = INBOX_LIMIT) -> None:
         self.channel = channel
-        self._queue: asyncio.Queue[tuple[ParticipantId, bytes]] = asyncio.Queue(INBOX_LIMIT)
+        self.limit = limit
+        self._queue: asyncio.Queue[tuple[ParticipantId, bytes]] = asyncio.Queue()
 
     async def recv(self) -> tuple[ParticipantId, bytes]:
         return await self._queue.get()
@@ -84,10 +90,9 @@ class Inbox:
             return None
 
     def _deliver(self, sender: ParticipantId, payload: bytes) -> bool:
-        try:
-            self._queue.put_nowait((sender, payload))
-        except asyncio.QueueFull:
+        if self._queue.qsize() >= self.limit:
             return False
+        self._queue.put_nowait((sender, payload))
         return True
 
 
@@ -125,6 +130,8 @@ class PeerNetwork:
         self._peers: dict[ParticipantId, Peer] = {}
         self._links: dict[ParticipantId, _Link] = {}
         self._inboxes: dict[ChannelId, Inbox] = {}
+        self._unclaimed: dict[ChannelId, tuple[ParticipantId, float]] = {}  # opened by a peer, not yet by us
+        self.dropped_messages: dict[ParticipantId, int] = {}
         self._closed_channels: dict[ChannelId, None] = {}
         self._incoming: dict[ParticipantId, asyncio.StreamWriter] = {}
         self._server: asyncio.base_events.Server | None = None
@@ -231,14 +238,17 @@ class PeerNetwork:
     def inbox(self, channel: ChannelId) -> Inbox:
         """The inbox of `channel`, created if needed (messages that arrived first are waiting in it)."""
         self._closed_channels.pop(channel, None)
+        self._unclaimed.pop(channel, None)
         box = self._inboxes.get(channel)
         if box is None:
             box = self._inboxes[channel] = Inbox(channel)
+        box.limit = INBOX_LIMIT
         return box
 
     def close_channel(self, channel: ChannelId) -> None:
         """Drop the channel's inbox; late messages for it are discarded instead of reopening it."""
         self._inboxes.pop(channel, None)
+        self._unclaimed.pop(channel, None)
         self._closed_channels[channel] = None
         while len(self._closed_channels) > CLOSED_CHANNEL_MEMORY:
             self._closed_channels.pop(next(iter(self._closed_channels)))
@@ -248,10 +258,28 @@ class PeerNetwork:
             return
         box = self._inboxes.get(channel)
         if box is None:
-            box = self._inboxes[channel] = Inbox(channel)
+            self._expire_unclaimed()
+            opened = sum(1 for owner, _ in self._unclaimed.values() if owner == sender)
+            if opened >= UNCLAIMED_PER_PEER:
+                self._drop(sender, channel, "too many channels opened by this peer and not claimed here")
+                return
+            box = self._inboxes[channel] = Inbox(channel, UNCLAIMED_INBOX_LIMIT)
+            self._unclaimed[channel] = (sender, time.monotonic())
             self.new_channels.put_nowait((channel, sender))
         if not box._deliver(sender, payload):
-            log.warning("inbox full, message dropped", extra={"peer": sender, "channel": channel.hex()})
+            self._drop(sender, channel, "inbox full")
+
+    def _expire_unclaimed(self) -> None:
+        """Forget channels a peer opened that no local instance claimed within UNCLAIMED_TTL_S."""
+        horizon = time.monotonic() - UNCLAIMED_TTL_S
+        for channel in [c for c, (_, at) in self._unclaimed.items() if at < horizon]:
+            self.close_channel(channel)
+
+    def _drop(self, sender: ParticipantId, channel: ChannelId, why: str) -> None:
+        count = self.dropped_messages.get(sender, 0) + 1
+        self.dropped_messages[sender] = count
+        if count & (count - 1) == 0:  # log the 1st, 2nd, 4th, 8th… drop, not every one
+            log.warning(f"message dropped: {why}", extra={"peer": sender, "channel": channel.hex(), "dropped": count})
 
     # ---- outgoing links ------------------------------------------------------------------
     def _start_link(self, link: _Link) -> None:
@@ -284,12 +312,13 @@ class PeerNetwork:
             presented = peer_public_key(writer.get_extra_info("ssl_object"))
             if presented != peer.public_key:
                 raise AuthenticationError(f"participant {peer.participant_id} presented key {presented.hex()}")
-            challenge = await asyncio.wait_for(frames.read_frame(reader, self.max_frame_bytes), HANDSHAKE_TIMEOUT_S)
+            challenge = await asyncio.wait_for(frames.read_frame(reader, frames.CHALLENGE_FRAME_BYTES),
+                                               HANDSHAKE_TIMEOUT_S)
             if challenge.type != FrameType.AUTH_CHALLENGE or len(challenge.body) != frames.NONCE_BYTES:
                 raise FrameError("expected AUTH_CHALLENGE")
             signature = self._key.sign(frames.auth_message(peer.public_key, self._key.public_key, challenge.body))
             writer.write(frames.encode(FrameType.AUTH, self._key.public_key + signature))
-            ok = await asyncio.wait_for(frames.read_frame(reader, self.max_frame_bytes), HANDSHAKE_TIMEOUT_S)
+            ok = await asyncio.wait_for(frames.read_frame(reader, frames.AUTH_OK_FRAME_BYTES), HANDSHAKE_TIMEOUT_S)
             if ok.type != FrameType.AUTH_OK:
                 raise FrameError("expected AUTH_OK")
             link.connected, link.last_pong = True, time.monotonic()
@@ -343,7 +372,7 @@ class PeerNetwork:
 
     async def _read_pongs(self, link: _Link, reader: asyncio.StreamReader) -> None:
         while True:
-            frame = await frames.read_frame(reader, self.max_frame_bytes)
+            frame = await frames.read_frame(reader, frames.PONG_FRAME_BYTES)
             if frame.type != FrameType.PONG:
                 raise FrameError(f"unexpected {frame.type.name} on an outgoing link")
             link.last_pong = time.monotonic()
@@ -380,7 +409,8 @@ class PeerNetwork:
         nonce = os.urandom(frames.NONCE_BYTES)
         writer.write(frames.encode(FrameType.AUTH_CHALLENGE, nonce))
         await writer.drain()
-        frame = await frames.read_frame(reader, self.max_frame_bytes)
+        # Before authentication a peer may send exactly one AUTH frame: nothing larger is read.
+        frame = await frames.read_frame(reader, frames.AUTH_FRAME_BYTES)
         if frame.type != FrameType.AUTH or len(frame.body) != 96:
             raise FrameError(f"expected AUTH, got {frame.type.name} of {len(frame.body)} bytes")
         client_key, signature = frame.body[:32], frame.body[32:]

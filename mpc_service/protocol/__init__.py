@@ -1,5 +1,6 @@
-"""Sans-I/O threshold cryptography: DKG (secp256k1, ed25519), threshold ECDSA (triples → presignatures → one-round
-signing with rerandomization), FROST Ed25519 (RFC 9591) with NEAR's additive tweak, and signature verification.
+"""Sans-I/O threshold cryptography: DKG and key resharing (secp256k1, ed25519), threshold ECDSA (triples →
+presignatures → one-round signing with rerandomization), FROST Ed25519 (RFC 9591) with NEAR's additive tweak, and
+signature verification.
 
 Every multi-party step is a ``Protocol``: feed ``message(sender, data)``, call ``poke()`` for ``Send`` / ``Wait`` /
 ``Done``. ``driver.run_protocols`` runs N of them in memory. See docs/protocol.md.
@@ -32,6 +33,7 @@ from .groups import ED25519, SECP256K1, Group, Point, RandomSource
 from .keygen import KeygenOutput, keygen
 from .machine import Action, Done, Outgoing, Protocol, Send, Wait
 from .presign import Presignature, presign
+from .reshare import PublicKeyPackage, ReshareOutput, reshare
 from .triples import HonestMajorityTripleGenerator, Triple, TripleGenerator, TriplePublic
 from .types import ParticipantId, SessionId
 from .verify import recover_ecdsa, verify_ecdsa, verify_ecdsa_der, verify_ed25519
@@ -52,8 +54,10 @@ __all__ = [
     "Presignature",
     "Protocol",
     "ProtocolError",
+    "PublicKeyPackage",
     "RandomSource",
     "RerandomizedPresignature",
+    "ReshareOutput",
     "Send",
     "SessionId",
     "SignatureShare",
@@ -74,6 +78,7 @@ __all__ = [
     "presign",
     "recover_ecdsa",
     "rerandomize",
+    "reshare",
     "run_protocols",
     "sign_share",
     "tweaked_public_key",

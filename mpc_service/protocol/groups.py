@@ -1,10 +1,13 @@
-"""Prime-order groups for the protocols: secp256k1 (coincurve / libsecp256k1) and ed25519 (PyNaCl / libsodium).
+"""Prime-order groups for the protocols: secp256k1 (coincurve / libsecp256k1), ed25519 (PyNaCl / libsodium) and the
+BLS12-381 groups G1 and G2 (arkworks through py-arkworks-bls12381), used by confidential key derivation.
 
 Points travel as their canonical encodings (``Point`` = bytes): secp256k1 as 33-byte SEC1 compressed points,
 ed25519 as 32-byte RFC 8032 encodings. Neither library has a usable point at infinity (coincurve cannot represent it,
 libsodium's ``*_noclamp`` refuses to produce it), so the identity is handled here explicitly: secp256k1 uses the SEC1
 identity encoding ``b"\\x00"``, ed25519 its canonical encoding ``01 00..00``. Scalars are Python ints reduced mod the
 group order; they serialize big-endian on secp256k1 and little-endian on ed25519, as each curve's standards require.
+BLS12-381 points are ZCash compressed encodings (48 bytes in G1, 96 in G2, identity ``0xc0 00..00``) and scalars
+(mod r) little-endian, as near/threshold-signatures serializes them.
 """
 from __future__ import annotations
 
@@ -16,11 +19,25 @@ from typing import NewType, Protocol
 import coincurve
 import nacl.bindings as sodium
 import nacl.exceptions
+from py_arkworks_bls12381 import G1Point, G2Point, Scalar
 
 from .errors import MalformedMessageError, ZeroOrIdentityError
 from .types import ParticipantId
 
-__all__ = ["ED25519", "SECP256K1", "Ed25519", "Group", "Point", "RandomSource", "Secp256k1", "group_by_name"]
+__all__ = [
+    "BLS12381_G1",
+    "BLS12381_G2",
+    "ED25519",
+    "SECP256K1",
+    "Bls12381G1",
+    "Bls12381G2",
+    "Ed25519",
+    "Group",
+    "Point",
+    "RandomSource",
+    "Secp256k1",
+    "group_by_name",
+]
 
 Point = NewType("Point", bytes)
 
@@ -282,13 +299,92 @@ class Ed25519(Group):
         return Point(bytes(data))
 
 
+class _Bls12381(Group):
+    """Shared code of G1 and G2: arkworks points, decoded from the wire with on-curve and subgroup checks."""
+
+    order = 0x73EDA753299D7D483339D80809A1D80553BDA402FFFE5BFEFFFFFFFF00000001
+    scalar_bytes = 32
+    _cls: type[G1Point | G2Point]
+
+    def encode_scalar(self, k: int) -> bytes:
+        return (k % self.order).to_bytes(32, "little")
+
+    def decode_scalar(self, data: bytes, *, culprit: ParticipantId | None = None) -> int:
+        if len(data) != 32:
+            raise MalformedMessageError(f"{self.name} scalar must be 32 bytes, got {len(data)}", culprit=culprit)
+        k = int.from_bytes(data, "little")
+        if k >= self.order:
+            raise MalformedMessageError(f"{self.name} scalar is not below the group order", culprit=culprit)
+        return k
+
+    def scalar_from_digest(self, digest: bytes) -> int:
+        return int.from_bytes(digest, "little") % self.order
+
+    def _load(self, p: Point) -> G1Point | G2Point:
+        """A point this module encoded or ``decode_point`` validated: no subgroup check needed again."""
+        return self._cls.from_compressed_bytes_unchecked(p)
+
+    def base_mul(self, k: int) -> Point:
+        return Point((self._cls() * Scalar(k % self.order)).to_compressed_bytes())
+
+    def mul(self, p: Point, k: int) -> Point:
+        return Point((self._load(p) * Scalar(k % self.order)).to_compressed_bytes())
+
+    def add(self, p: Point, q: Point) -> Point:
+        return Point((self._load(p) + self._load(q)).to_compressed_bytes())  # type: ignore[operator]
+
+    def neg(self, p: Point) -> Point:
+        return Point((-self._load(p)).to_compressed_bytes())
+
+    def sum(self, points: Iterable[Point]) -> Point:
+        acc = self._cls.identity()
+        for p in points:
+            acc = acc + self._load(p)  # type: ignore[operator]
+        return Point(acc.to_compressed_bytes())
+
+    def decode_point(self, data: bytes, *, allow_identity: bool = False, culprit: ParticipantId | None = None) -> Point:
+        if len(data) != self.point_bytes:
+            raise MalformedMessageError(f"{self.name} point must be {self.point_bytes} bytes", culprit=culprit)
+        try:
+            point = self._cls.from_compressed_bytes(bytes(data))  # on the curve and in the prime-order subgroup
+        except ValueError as exc:
+            raise MalformedMessageError(f"{self.name} point is invalid: {exc}", culprit=culprit) from exc
+        if point.to_compressed_bytes() != data:  # non-canonical flags or coordinates
+            raise MalformedMessageError(f"{self.name} point is not canonically encoded", culprit=culprit)
+        if data == self.identity and not allow_identity:
+            raise ZeroOrIdentityError(f"{self.name} point is the identity", culprit=culprit)
+        return Point(bytes(data))
+
+
+class Bls12381G1(_Bls12381):
+    """BLS12-381 G1 (48-byte compressed points): where CKD's hash points, blinding points and signatures live."""
+
+    name = "bls12381-g1"
+    point_bytes = 48
+    identity = Point(b"\xc0" + bytes(47))
+    generator = Point(G1Point().to_compressed_bytes())
+    _cls = G1Point
+
+
+class Bls12381G2(_Bls12381):
+    """BLS12-381 G2 (96-byte compressed points): the group of CKD's master key (DKG over G2)."""
+
+    name = "bls12381-g2"
+    point_bytes = 96
+    identity = Point(b"\xc0" + bytes(95))
+    generator = Point(G2Point().to_compressed_bytes())
+    _cls = G2Point
+
+
 SECP256K1 = Secp256k1()
 ED25519 = Ed25519()
+BLS12381_G1 = Bls12381G1()
+BLS12381_G2 = Bls12381G2()
 
 
 def group_by_name(name: str) -> Group:
-    """``"secp256k1"`` or ``"ed25519"``."""
-    for group in (SECP256K1, ED25519):
+    """``"secp256k1"``, ``"ed25519"``, ``"bls12381-g1"`` or ``"bls12381-g2"``."""
+    for group in (SECP256K1, ED25519, BLS12381_G1, BLS12381_G2):
         if group.name == name:
             return group
     raise ValueError(f"unknown group {name!r}")

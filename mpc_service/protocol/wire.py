@@ -69,7 +69,8 @@ class Reader:
         return group.decode_scalar(self._take(group.scalar_bytes), culprit=self.sender)
 
     def point(self, group: Group, *, allow_identity: bool = False) -> Point:
-        return group.decode_point(self.blob(64), allow_identity=allow_identity, culprit=self.sender)
+        return group.decode_point(self.blob(max(64, group.point_bytes)), allow_identity=allow_identity,
+                                  culprit=self.sender)
 
     def points(self, group: Group, count: int | None = None, *, allow_identity: bool = True) -> tuple[Point, ...]:
         n = self.u32()

@@ -17,7 +17,7 @@ import pytest
 
 from chainsig.kdf import derive_public_key
 from chainsig.keys import Ed25519PublicKey, Secp256k1PublicKey
-from chainsig.sign import DomainId, SignatureResult, SignRequest, request_signature
+from chainsig.sign import DomainId, PayloadScheme, SignatureResult, SignRequest, request_signature
 from chainsig.signatures import EcdsaSignature, Ed25519Signature
 
 if TYPE_CHECKING:
@@ -31,14 +31,15 @@ pytestmark = pytest.mark.slow
 
 
 async def _sign(env: E2ECluster, creds: Any, path: str, payload: bytes, domain: int) -> SignatureResult:
-    return await request_signature(env.rpc, CONTRACT_ID, creds, SignRequest(path, payload, DomainId(domain)),
-                                   timeout_s=60)
+    scheme = PayloadScheme.EDDSA if domain == 1 else PayloadScheme.ECDSA  # domain 2: a second secp256k1 key
+    return await request_signature(env.rpc, CONTRACT_ID, creds,
+                                   SignRequest(path, payload, DomainId(domain), scheme=scheme), timeout_s=60)
 
 
 def _check(env: E2ECluster, result: SignatureResult, account: str, path: str, payload: bytes, domain: int) -> None:
     root = env.run(env.view("public_key", {"domain_id": domain}))
     key = derive_public_key(root, account, path)
-    if domain == 0:
+    if domain != 1:
         assert isinstance(result.signature, EcdsaSignature) and isinstance(key, Secp256k1PublicKey)
         assert result.signature.is_low_s
         assert result.signature.verify(payload, key), "signature does not verify under the derived key"
@@ -140,6 +141,96 @@ def test_concurrent_mixed_requests(cluster: E2ECluster) -> None:
     _sign_many(cluster, creds, jobs)
 
 
+def test_the_same_request_asked_again_after_its_answer_is_answered_again(cluster: E2ECluster) -> None:
+    """Identity is the on-chain instance: repeating a request (same account, path and payload) is served again."""
+    creds = cluster.new_user()
+    payload = os.urandom(32)
+    first = _sign_many(cluster, creds, [("again", payload, 0)])[0]
+    second = _sign_many(cluster, creds, [("again", payload, 0)])[0]
+    assert first.signature is not None and second.signature is not None
+    ed_message = os.urandom(40)
+    _sign_many(cluster, creds, [("again-ed", ed_message, 1)])
+    _sign_many(cluster, creds, [("again-ed", ed_message, 1)])
+
+
+def test_a_second_secp256k1_domain_signs_with_its_own_presignatures(cluster: E2ECluster) -> None:
+    """Presignatures are per domain key: a domain added later gets its own pool and signs under its own key."""
+    from localnet.chain.keys import SecretKey
+    from localnet.rpc.home import read_validator_key
+    from localnet.workspaces import connect
+
+    async def vote() -> None:
+        worker = connect(cluster.rpc, read_validator_key(cluster.root_key))
+        try:
+            for node in cluster.spec.nodes:
+                account = worker.account(node.account_id, SecretKey.from_bytes(node.p2p_key.seed.expose()))
+                (await account.call(CONTRACT_ID, "vote_add_domains")
+                 .args_json({"domains": [{"id": 2, "scheme": "Secp256k1"}]}).gas(300 * 10**12).transact()).into_result()
+        finally:
+            await worker.close()
+
+    cluster.run(vote())
+    from mpc_service.cluster import wait_for_keys
+
+    cluster.run(wait_for_keys(cluster.spec, 3, presignatures=1, timeout_s=180))
+    statuses = [cluster.status(i) for i in range(NODES)]
+    assert all(s is not None and s["pools"]["presignatures_owned_by_domain"].get("2", 0) >= 1 for s in statuses)
+    root0 = cluster.run(cluster.view("public_key", {"domain_id": 0}))
+    root2 = cluster.run(cluster.view("public_key", {"domain_id": 2}))
+    assert root0 != root2
+    creds = cluster.new_user()
+    _sign_many(cluster, creds, [("second-domain", os.urandom(32), 2), ("first-domain", os.urandom(32), 0)])
+
+
+def _start_double(env: E2ECluster, index: int, module: str) -> None:
+    import subprocess
+    import sys
+
+    env.procs.stop(index)
+    node = env.spec.nodes[index]
+    with open(node.home / "node.log", "ab") as log:
+        env.procs.procs[index] = subprocess.Popen([sys.executable, "-m", module, "--config", str(node.config_path)],
+                                                  stdout=log, stderr=subprocess.STDOUT, cwd=ROOT)
+
+
+def test_a_malicious_leader_gets_no_ecdsa_signature_for_an_ed25519_request(cluster: E2ECluster) -> None:
+    """A participant running the honest node plus one attack (tests/e2e/malicious_node.py) leads ECDSA signings of
+    an Ed25519 request's payload, naming the request's domain and then a secp256k1 domain. Honest followers check
+    the task against their own copy of the request and the domain's scheme and refuse before taking their
+    presignature share; no signature results."""
+    bad = NODES - 1
+    _start_double(cluster, bad, "tests.e2e.malicious_node")
+    try:
+        cluster.wait_ready([bad], presignatures=2)
+        creds = cluster.new_user()
+        _sign_many(cluster, creds, [("victim-ed", os.urandom(32), 1)])  # the honest flow still answers it
+        deadline = time.monotonic() + 90
+        while len(ends := [r for r in cluster.logs(bad) if r.get("msg") in ("attack failed", "attack succeeded")]) < 2:
+            assert time.monotonic() < deadline, "the attack did not run"
+            time.sleep(0.3)
+        assert not [r for r in ends if r["msg"] == "attack succeeded"], ends
+        started = [r for r in cluster.logs(bad) if r.get("msg") == "attack started"]
+        assert len(started) >= 2
+        for attack in started[:2]:
+            for follower in attack["participants"]:
+                if follower == bad:
+                    continue
+                refused = [r for r in cluster.logs(follower)
+                           if "refused" in str(r.get("msg")) and f"follower of {bad}" in str(r.get("msg"))]
+                assert refused, f"participant {follower} did not refuse the attack"
+                db = sqlite3.connect(cluster.spec.nodes[follower].home / "data" / "assets.sqlite")
+                try:
+                    kept = db.execute("SELECT COUNT(*) FROM assets WHERE id = ?", (attack["presignature"],)).fetchone()
+                finally:
+                    db.close()
+                assert kept == (1,), f"participant {follower} took its presignature share before refusing"
+        status = cluster.status(0)
+        assert status is not None and "misbehaviour" in status
+    finally:
+        _restart(cluster, bad)
+        cluster.wait_ready([bad], presignatures=0)
+
+
 def _restart(env: E2ECluster, index: int, extra_env: dict[str, str] | None = None) -> None:
     env.procs.stop(index)
     env.procs.start(index, extra_env)
@@ -178,15 +269,70 @@ def test_signing_goes_on_with_two_of_five_nodes_killed(cluster: E2ECluster) -> N
     cluster.wait_ready([3, 4], presignatures=0)
 
 
+async def _wait_pending(env: E2ECluster, account: str, path: str, payload: bytes, domain: int,
+                        timeout_s: float = 60) -> None:
+    """Until the contract holds the request (its `sign` receipt executed and yielded)."""
+    from chainsig.kdf import derive_tweak
+
+    kind = "Eddsa" if domain == 1 else "Ecdsa"
+    request = {"tweak": derive_tweak(account, path).hex(), "payload": {kind: payload.hex()}, "domain_id": domain}
+    deadline = time.monotonic() + timeout_s
+    while await env.view("get_pending_request", {"request": request}) is None:
+        assert time.monotonic() < deadline, f"request {path} never became pending"
+        await asyncio.sleep(0.1)
+
+
+def test_a_paused_node_does_not_stop_signing(cluster: E2ECluster) -> None:
+    """SIGSTOP one node (its links stay open but it answers nothing): requests are still answered."""
+    import signal
+
+    paused = 2
+    cluster.procs.procs[paused].send_signal(signal.SIGSTOP)
+    try:
+        creds = cluster.new_user()
+        _sign_many(cluster, creds, [("p-0", os.urandom(32), 0), ("p-1", os.urandom(32), 0),
+                                    ("p-ed", os.urandom(32), 1)])
+    finally:
+        cluster.procs.procs[paused].send_signal(signal.SIGCONT)
+    cluster.wait_ready([paused], presignatures=0)
+
+
+def test_the_leader_killed_as_its_request_lands_is_replaced(cluster: E2ECluster) -> None:
+    """Kill the request's leader (the reference's hash order) as soon as the request is pending on chain."""
+    from chainsig.kdf import derive_tweak
+    from mpc_service.chain.events import request_id_of
+    from mpc_service.queue import leader_order
+    from mpc_service.types import ParticipantId
+
+    creds = cluster.new_user()
+    path, payload = "leader-killed", os.urandom(32)
+    rid = request_id_of(0, derive_tweak(creds.account_id, path), "Ecdsa", payload)
+    leader = int(leader_order([ParticipantId(i) for i in range(NODES)], rid)[0])
+
+    async def go() -> SignatureResult:
+        task = asyncio.create_task(_sign(cluster, creds, path, payload, 0))
+        await _wait_pending(cluster, creds.account_id, path, payload, 0)
+        cluster.procs.stop(leader, kill=True)
+        return await task
+
+    try:
+        result = cluster.run(go())
+        _check(cluster, result, creds.account_id, path, payload, 0)
+    finally:
+        cluster.procs.start(leader)
+    cluster.wait_ready([leader], presignatures=0)
+
+
 def test_requests_issued_while_all_nodes_are_down_are_answered_after_restart(cluster: E2ECluster) -> None:
     creds = cluster.new_user()
     before = [cluster.status(i)["height"]["processed"] for i in range(NODES)]  # type: ignore[index]
     cluster.procs.stop_all()
 
     async def go() -> list[SignatureResult]:
-        tasks = [asyncio.create_task(_sign(cluster, creds, f"r-{i}", os.urandom(32), 0)) for i in range(2)]
-        tasks.append(asyncio.create_task(_sign(cluster, creds, "r-ed", os.urandom(32), 1)))
-        await asyncio.sleep(2.0)  # the requests are on chain and pending while no node runs
+        jobs = [(f"r-{i}", os.urandom(32), 0) for i in range(2)] + [("r-ed", os.urandom(32), 1)]
+        tasks = [asyncio.create_task(_sign(cluster, creds, p, m, d)) for p, m, d in jobs]
+        for path, payload, domain in jobs:  # the requests are on chain and pending while no node runs
+            await _wait_pending(cluster, creds.account_id, path, payload, domain)
         assert not any(t.done() for t in tasks)
         cluster.procs.start_all()
         return list(await asyncio.gather(*tasks))

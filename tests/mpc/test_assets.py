@@ -73,7 +73,7 @@ def test_no_double_take_across_connections(db_path: Path, storage_secret: Secret
     assert not set(taken[0]) & set(taken[1])
 
 
-def test_take_oldest_by_owner_and_owner_counts(db_path: Path, storage_secret: SecretBytes) -> None:
+def test_ids_by_owner_oldest_first_and_owner_counts(db_path: Path, storage_secret: SecretBytes) -> None:
     store = AssetStore(db_path, storage_secret)
     first, second, other = new_asset_id(1), new_asset_id(1), new_asset_id(2)
     store.put(AssetKind.PRESIGNATURE, first, 1, b"a")
@@ -81,11 +81,11 @@ def test_take_oldest_by_owner_and_owner_counts(db_path: Path, storage_secret: Se
     store.put(AssetKind.PRESIGNATURE, other, 2, b"c")
     assert store.owners(AssetKind.PRESIGNATURE) == {1: 2, 2: 1}
     assert store.count(AssetKind.PRESIGNATURE, owner=1) == 2
-    got = store.take_oldest_owned_by(AssetKind.PRESIGNATURE, 1)
-    assert got is not None and got.id == first
+    assert store.ids(AssetKind.PRESIGNATURE, 1) == [first, second]  # oldest first
+    assert store.take_owned(AssetKind.PRESIGNATURE, first).value.expose() == b"a"
     assert store.discard_owned_by(AssetKind.PRESIGNATURE, {2}) == 1
     assert store.counts() == {"triple": 0, "presignature": 1}
-    assert store.take_oldest_owned_by(AssetKind.PRESIGNATURE, 2) is None
+    assert store.ids(AssetKind.PRESIGNATURE, 2) == []
 
 
 def test_values_encrypted_on_disk(db_path: Path, storage_secret: SecretBytes) -> None:
@@ -140,3 +140,74 @@ def test_put_many_is_one_transaction_all_or_nothing(db_path: Path, storage_secre
     assert store.count(AssetKind.TRIPLE) == 3  # the new id was rolled back with the duplicate
     assert store.take_owned(AssetKind.TRIPLE, ids[1]).value.expose() == f"value {ids[1]}".encode()
     store.close()
+
+
+def test_presignatures_are_per_domain_with_their_participant_set(db_path: Path, storage_secret: SecretBytes) -> None:
+    """A presignature is made with one domain's key share and one participant set: both are columns, readable
+    before taking (`info`, `available`) and returned with the value."""
+    store = AssetStore(db_path, storage_secret)
+    a, b = new_asset_id(1), new_asset_id(1)
+    store.put(AssetKind.PRESIGNATURE, a, 1, b"for domain 0", participants=[3, 1, 2], domain_id=0)
+    store.put(AssetKind.PRESIGNATURE, b, 1, b"for domain 2", participants=[1, 4, 5], domain_id=2)
+    assert [x.id for x in store.available(AssetKind.PRESIGNATURE, 1, domain_id=2)] == [b]
+    assert store.count(AssetKind.PRESIGNATURE, domain_id=0) == 1
+    info = store.info(AssetKind.PRESIGNATURE, a)
+    assert info is not None and info.participants == (1, 2, 3) and info.domain_id == 0 and info.owner == 1
+    taken = store.take_owned(AssetKind.PRESIGNATURE, b)
+    assert (taken.domain_id, taken.participants, taken.value.expose()) == (2, (1, 4, 5), b"for domain 2")
+    assert store.info(AssetKind.PRESIGNATURE, b) is None
+
+
+def test_moving_an_asset_to_another_domain_or_set_fails_to_open(db_path: Path, storage_secret: SecretBytes) -> None:
+    """Domain and participants are authenticated (associated data): editing the columns on disk is detected."""
+    store = AssetStore(db_path, storage_secret)
+    store.put(AssetKind.PRESIGNATURE, AssetId("1-x"), 1, b"v", participants=[1, 2, 3], domain_id=0)
+    store.put(AssetKind.PRESIGNATURE, AssetId("1-y"), 1, b"w", participants=[1, 2, 3], domain_id=0)
+    db = sqlite3.connect(db_path)
+    db.execute("UPDATE assets SET domain_id = 2 WHERE id = '1-x'")
+    db.execute("UPDATE assets SET participants = '1.2.4' WHERE id = '1-y'")
+    db.commit()
+    db.close()
+    for aid in ("1-x", "1-y"):
+        with pytest.raises(AssetCorrupted):
+            store.take_owned(AssetKind.PRESIGNATURE, AssetId(aid))
+
+
+def test_database_files_are_private(db_path: Path, storage_secret: SecretBytes) -> None:
+    os.chmod(db_path.parent, 0o755)
+    store = AssetStore(db_path, storage_secret)
+    store.put(AssetKind.TRIPLE, AssetId("t"), 0, b"x")
+    files = [p for p in db_path.parent.iterdir() if p.name.startswith(db_path.name)]
+    assert files and all(p.stat().st_mode & 0o077 == 0 for p in files), [oct(p.stat().st_mode) for p in files]
+    store.close()
+
+
+def test_version_1_assets_are_dropped_and_key_shares_kept(db_path: Path, storage_secret: SecretBytes) -> None:
+    store = AssetStore(db_path, storage_secret)
+    store.put_key_share(0, 1, b"share")
+    store.close()
+    db = sqlite3.connect(db_path)  # make it look like a version-1 database with one asset row
+    db.execute("DROP TABLE assets")
+    db.execute("CREATE TABLE assets (kind TEXT NOT NULL, id TEXT NOT NULL, owner INTEGER NOT NULL, "
+               "created_ns INTEGER NOT NULL, nonce BLOB NOT NULL, ciphertext BLOB NOT NULL, PRIMARY KEY (kind, id))")
+    db.execute("INSERT INTO assets VALUES ('triple', '1-a@1.2.3', 1, 0, x'00', x'00')")
+    db.execute("PRAGMA user_version = 0")
+    db.commit()
+    db.close()
+    reopened = AssetStore(db_path, storage_secret)
+    assert reopened.count(AssetKind.TRIPLE) == 0
+    assert reopened.key_share(0, 1)[1].expose() == b"share"
+    reopened.put(AssetKind.TRIPLE, AssetId("1-b"), 1, b"t", participants=[1, 2, 3])
+    assert reopened.take_owned(AssetKind.TRIPLE, AssetId("1-b")).participants == (1, 2, 3)
+
+
+def test_discard_oldest_of_one_owner_and_domain(db_path: Path, storage_secret: SecretBytes) -> None:
+    store = AssetStore(db_path, storage_secret)
+    ids = [new_asset_id(1) for _ in range(5)]
+    for aid in ids:
+        store.put(AssetKind.PRESIGNATURE, aid, 1, b"v", participants=[1, 2], domain_id=0)
+    store.put(AssetKind.PRESIGNATURE, AssetId("1-other-domain"), 1, b"v", participants=[1, 2], domain_id=2)
+    store.put(AssetKind.PRESIGNATURE, AssetId("2-other-owner"), 2, b"v", participants=[1, 2], domain_id=0)
+    assert store.discard_oldest(AssetKind.PRESIGNATURE, 1, 2, domain_id=0) == 2
+    assert store.ids(AssetKind.PRESIGNATURE, 1, domain_id=0) == ids[2:]
+    assert store.count(AssetKind.PRESIGNATURE) == 5

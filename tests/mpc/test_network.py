@@ -184,3 +184,50 @@ async def test_reconnect_after_peer_restart() -> None:
         for net in [nets[0], restarted]:
             if net:
                 await net.close()
+
+
+async def test_oversize_frame_before_auth_is_refused_unread(
+    mesh3: tuple[list[PeerNetwork], list[Ed25519KeyPair], list[Peer]], caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Before authentication only an AUTH frame (97 bytes) is read: a 16 MiB length is refused from its header."""
+    caplog.set_level(logging.INFO, logger="mpc_service.network")
+    nets, _, _ = mesh3
+    reader, writer = await raw_tls(nets[0].port)
+    assert (await frames.read_frame(reader, 1 << 20)).type == FrameType.AUTH_CHALLENGE
+    writer.write(struct.pack(">I", 16 * 1024 * 1024))  # the header only: the server must not wait for the body
+    await writer.drain()
+    assert await closed(reader)
+    assert any(f"outside 1..{frames.AUTH_FRAME_BYTES}" in r.getMessage() for r in caplog.records)
+    assert nets[0].rejected_connections == 1
+    writer.close()
+
+
+async def test_peer_cannot_open_unbounded_channels(
+    mesh3: tuple[list[PeerNetwork], list[Ed25519KeyPair], list[Peer]], caplog: pytest.LogCaptureFixture,
+) -> None:
+    """An authenticated peer naming a new channel id per message gets at most UNCLAIMED_PER_PEER inboxes, each holding
+    at most UNCLAIMED_INBOX_LIMIT messages, until a local instance claims the channel; drops are counted per peer."""
+    from mpc_service.network import mesh
+
+    caplog.set_level(logging.INFO, logger="mpc_service.network")
+    nets, _, _ = mesh3
+    await nets[1].wait_connected([0])
+    flood = mesh.UNCLAIMED_PER_PEER + 50
+    for i in range(flood):
+        await nets[1].send(ParticipantId(0), ChannelId(b"flood-%d" % i), b"x")
+    for _ in range(mesh.UNCLAIMED_INBOX_LIMIT + 20):
+        await nets[1].send(ParticipantId(0), ChannelId(b"flood-0"), b"y")
+    await nets[1].send(ParticipantId(0), ChannelId(b"flood-0"), b"last")  # the link is ordered: wait for this one
+    await nets[1].send(ParticipantId(0), ChannelId(b"flood-1"), b"last")
+
+    deadline = asyncio.get_running_loop().time() + 30
+    while nets[0].dropped_messages.get(ParticipantId(1), 0) < 50 + 21:
+        assert asyncio.get_running_loop().time() < deadline, nets[0].dropped_messages
+        await asyncio.sleep(0.02)
+    assert len(nets[0]._inboxes) == mesh.UNCLAIMED_PER_PEER
+    assert nets[0]._inboxes[ChannelId(b"flood-0")]._queue.qsize() == mesh.UNCLAIMED_INBOX_LIMIT
+    # Another peer is not affected, and a claimed channel takes the full inbox limit.
+    await nets[2].send(ParticipantId(0), ChannelId(b"honest"), b"h")
+    assert await asyncio.wait_for(nets[0].inbox(ChannelId(b"honest")).recv(), 10) == (2, b"h")
+    assert nets[0].inbox(ChannelId(b"flood-1")).limit == mesh.INBOX_LIMIT
+    assert any("too many channels" in r.getMessage() for r in caplog.records)

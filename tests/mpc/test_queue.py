@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import struct
 from collections import Counter
@@ -67,17 +68,17 @@ def test_retry_waits_after_submit_and_backs_off_after_failure() -> None:
     q.add(req)
     assert q.due(P)[0] == [req]
     assert q.due(P)[0] == []  # in progress
-    q.submitted(req.request_id)
+    q.submitted(req.instance_id)
     clock.now += 9.9
     assert q.due(P)[0] == []
     clock.now += 0.2
     assert q.due(P)[0] == [req]
-    q.failed(req.request_id)  # second attempt failed: 2 s backoff
+    q.failed(req.instance_id)  # second attempt failed: 2 s backoff
     clock.now += 1.0
     assert q.due(P)[0] == []
     clock.now += 1.1
-    assert q.due(P)[0] == [req] and q.attempts(req.request_id) == 3
-    q.failed(req.request_id)
+    assert q.due(P)[0] == [req] and q.attempts(req.instance_id) == 3
+    q.failed(req.instance_id)
     clock.now += 10
     started, dropped = q.due(P)
     assert started == [] and [d.reason for d in dropped] == [DropReason.ATTEMPTS_EXHAUSTED]
@@ -92,7 +93,7 @@ def test_expiry_after_200_blocks_and_completion() -> None:
     assert q.update_height(299) == []
     dropped = q.update_height(300)
     assert [d.request for d in dropped] == [old] and dropped[0].reason is DropReason.EXPIRED
-    assert q.complete(new.request_id) == new
+    assert q.complete(new.instance_id) == new
     assert len(q) == 0
     assert not q.add(new)  # a replayed event after completion is ignored
 
@@ -107,10 +108,10 @@ def test_not_ready_retries_soon_without_spending_an_attempt() -> None:
     for _ in range(3):  # more "not ready" rounds than max_attempts: the request is never dropped for it
         started, dropped = queue.due(P)
         assert [r.request_id for r in started] == [req.request_id] and not dropped
-        queue.not_ready(req.request_id, 0.5)
+        queue.not_ready(req.instance_id, 0.5)
         assert queue.due(P) == ([], [])  # not before 0.5 s
         clock.now += 0.5
-    assert queue.attempts(req.request_id) == 0
+    assert queue.attempts(req.instance_id) == 0
 
 
 def test_a_respond_hint_keeps_the_request_but_stops_counting_it_as_busy() -> None:
@@ -123,6 +124,36 @@ def test_a_respond_hint_keeps_the_request_but_stops_counting_it_as_busy() -> Non
     assert queue.busy(30) == 2  # `old` is 90 blocks old
     queue.mark_responded(hinted.request_id)  # a respond may have failed: only a hint
     assert queue.busy(30) == 1
-    assert hinted.request_id in queue and len(queue) == 3
+    assert hinted.instance_id in queue and len(queue) == 3
     queue.mark_responded(RequestId(bytes(32)))  # unknown ids are ignored
     assert queue.busy(30) == 1
+
+
+def test_the_same_content_asked_again_after_an_answer_is_served() -> None:
+    """Identity is the on-chain instance: a new `sign` receipt for content answered earlier is a new request, while
+    a replay of the answered instance (indexer rescan) stays ignored."""
+    clock = Clock()
+    first = make_request(block_height=10)
+    again = dataclasses.replace(first, data_id="another-receipt", block_height=30)
+    leader = leader_order(P, first.request_id)[0]
+    q = RequestQueue(leader, QueueConfig(), clock)
+    assert q.add(first)
+    assert q.due(P)[0] == [first]
+    assert q.complete(first.instance_id) == first
+    assert not q.add(first)  # replay
+    assert q.add(again)
+    assert q.due(P)[0] == [again]
+
+
+def test_two_pending_instances_of_one_content_are_not_signed_in_parallel() -> None:
+    """The contract answers every pending instance of the same content with one `respond`: attempt one at a time."""
+    clock = Clock()
+    first = make_request(block_height=10)
+    twin = dataclasses.replace(first, data_id="twin-receipt", block_height=11)
+    leader = leader_order(P, first.request_id)[0]
+    q = RequestQueue(leader, QueueConfig(), clock)
+    assert q.add(first) and q.add(twin) and len(q) == 2
+    assert q.due(P)[0] == [first]
+    assert q.due(P)[0] == []
+    q.complete(first.instance_id)
+    assert q.due(P)[0] == [twin]  # its leader asks the contract first: answered by the fan-out → completed

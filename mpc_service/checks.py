@@ -1,0 +1,87 @@
+"""What a node checks before it takes an asset or contributes to a protocol someone else leads (pure functions).
+
+The security model: no single node can get anything signed that the user did not ask for. So a follower does not
+trust the leader's description of a task: it looks the request instance up in its *own* indexed copy and checks
+every field the leader names against it and against the domain's scheme, and checks that the asset it is asked to
+use was made for that domain and that participant set. Only then does it take the asset (taking deletes it). The
+leader runs the same request checks before it takes a presignature. Each check raises `TaskRefused` with a reason.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Mapping
+
+from mpc_service.assets import AssetInfo
+from mpc_service.chain.events import SignRequest
+from mpc_service.errors import MpcError
+from mpc_service.types import DomainId, ParticipantId, RequestId
+
+__all__ = ["SCHEME_OF_PAYLOAD", "TaskRefused", "check_asset", "check_payload", "check_sign_task",
+           "check_signing_set"]
+
+SECP256K1_ORDER = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141
+EDDSA_PAYLOAD_BYTES = (32, 1232)
+SCHEME_OF_PAYLOAD = {"Ecdsa": "Secp256k1", "Eddsa": "Ed25519"}
+
+
+class TaskRefused(MpcError):
+    """This node will not take part: what it was asked does not match its own view."""
+
+
+def check_payload(kind: str, payload: bytes) -> None:
+    """The contract's payload rules: ECDSA a 32-byte hash that is a non-zero scalar below the group order (zero
+    makes ECDSA forgeable), EdDSA 32..1232 bytes."""
+    if kind == "Ecdsa":
+        if len(payload) != 32:
+            raise TaskRefused(f"ECDSA payload must be 32 bytes, got {len(payload)}")
+        if not 0 < int.from_bytes(payload, "big") < SECP256K1_ORDER:
+            raise TaskRefused("ECDSA payload must be a non-zero scalar below the secp256k1 order")
+    elif kind == "Eddsa":
+        low, high = EDDSA_PAYLOAD_BYTES
+        if not low <= len(payload) <= high:
+            raise TaskRefused(f"EdDSA payload must be {low}..{high} bytes, got {len(payload)}")
+    else:
+        raise TaskRefused(f"unknown payload kind {kind!r}")
+
+
+def check_sign_task(own: SignRequest, *, request_id: RequestId, domain_id: DomainId, scheme: str,
+                    domains: Mapping[DomainId, str]) -> None:
+    """`own` is this node's indexed copy of the instance the task names; `scheme` is what the task would produce
+    ("Secp256k1" for an ECDSA share, "Ed25519" for FROST); `domains` are the keyed domains and their schemes."""
+    if own.request_id != request_id:
+        raise TaskRefused("the request content differs from this node's copy of the instance")
+    if own.domain_id != domain_id:
+        raise TaskRefused(f"the task names domain {domain_id}, the request is for domain {own.domain_id}")
+    have = domains.get(domain_id)
+    if have is None:
+        raise TaskRefused(f"domain {domain_id} has no key share here")
+    if have != scheme:
+        raise TaskRefused(f"domain {domain_id} is {have}, the task would produce {scheme}")
+    if SCHEME_OF_PAYLOAD.get(own.payload_kind) != scheme:
+        raise TaskRefused(f"a {own.payload_kind} payload cannot be signed with {scheme}")
+    check_payload(own.payload_kind, own.payload)
+
+
+def check_signing_set(participants: Collection[ParticipantId], *, sender: ParticipantId, me: ParticipantId,
+                      eligible: Collection[ParticipantId], threshold: int) -> None:
+    """The set names the leader and this node, only current participants, and at least `threshold` of them."""
+    if sender not in participants or me not in participants:
+        raise TaskRefused("the signing set must contain the leader and this node")
+    if not set(participants) <= set(eligible):
+        raise TaskRefused(f"the signing set names non-participants: {sorted(set(participants) - set(eligible))}")
+    if len(participants) < threshold:
+        raise TaskRefused(f"the signing set has {len(participants)} members, the threshold is {threshold}")
+
+
+def check_asset(info: AssetInfo | None, *, what: str, participants: Collection[ParticipantId],
+                domain_id: DomainId | None = None, owner: ParticipantId | None = None) -> AssetInfo:
+    """The asset exists here, was made with exactly `participants`, for `domain_id` (presignatures), by `owner`."""
+    if info is None:
+        raise TaskRefused(f"{what} is not in this node's store (never made here, or already used)")
+    if tuple(sorted(participants)) != info.participants:
+        raise TaskRefused(f"{what} was made with participants {list(info.participants)}, not {sorted(participants)}")
+    if domain_id is not None and info.domain_id != domain_id:
+        raise TaskRefused(f"{what} was made for domain {info.domain_id}, not {domain_id}")
+    if owner is not None and info.owner != owner:
+        raise TaskRefused(f"{what} belongs to participant {info.owner}, not {owner}")
+    return info

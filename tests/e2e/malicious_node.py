@@ -1,0 +1,84 @@
+"""Test double: a participant that runs the honest node plus one attack, started by the e2e tests in place of a node.
+
+`python -m tests.e2e.malicious_node --config node.toml` (from the repository root). For every Ed25519 request it sees,
+it leads an ECDSA signing of the request's 32-byte payload with one of its secp256k1 presignatures — once naming the
+request's own (Ed25519) domain, once naming the secp256k1 domain — and asks the presignature's other participants
+for their shares. An ECDSA signature over that payload under the requester's derived secp256k1 key is something
+nobody asked for. It logs `attack succeeded` (with the signature) or `attack failed`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+from pathlib import Path
+from typing import Any
+
+from mpc_service.__main__ import run_node
+from mpc_service.assets import AssetKind
+from mpc_service.control import EcdsaSignRequest
+from mpc_service.node import MpcNode, _channel
+from mpc_service.protocol import ParticipantId as PPid
+from mpc_service.protocol import ProtocolError, ecdsa_sign
+from mpc_service.runner import ProtocolTimeout, run_protocol
+from mpc_service.types import DomainId
+
+log = logging.getLogger("mpc_service.node")
+
+
+class CrossSchemeLeader(MpcNode):
+    """Leads ECDSA signings of Ed25519 requests (see the module docstring)."""
+
+    async def start(self) -> None:
+        await super().start()
+        self._spawn(self._attack(), "attack")
+
+    async def _attack(self) -> None:
+        attacked: set[bytes] = set()
+        while True:
+            await asyncio.sleep(0.2)
+            ecdsa = self._ecdsa_domains()
+            for req in list(self.seen.values()):
+                if req.payload_kind != "Eddsa" or len(req.payload) != 32 or req.instance_id in attacked or not ecdsa:
+                    continue
+                attacked.add(req.instance_id)
+                for named in (req.domain_id, ecdsa[0]):
+                    await self._one_attack(req, named, ecdsa[0])
+
+    async def _one_attack(self, req: Any, named: DomainId, key_domain: DomainId) -> None:
+        assert self.me is not None and self.net is not None
+        try:
+            info = self._pick_presignature(key_domain)
+        except Exception as exc:  # noqa: BLE001 - the double reports any failure to start as a failed attack
+            log.warning("attack failed", extra={"stage": "no presignature", "error": repr(exc)})
+            return
+        taken = self.store.take_owned(AssetKind.PRESIGNATURE, info.id)
+        from mpc_service import codec
+
+        pre = codec.decode_presignature(taken.value.expose())
+        ps = list(taken.participants)
+        log.warning("attack started", extra={"request": req.request_id.hex()[:16], "named_domain": named,
+                                             "presignature": info.id, "participants": ps})
+        await self._send_control(ps, EcdsaSignRequest(req.request_id, req.instance_id, named, info.id,
+                                                      taken.participants))
+        inst = ecdsa_sign(pre, ps, PPid(self.me), tweak=req.tweak, msg_hash=req.payload, entropy=req.entropy)
+        try:
+            sig = await run_protocol(self.net, _channel("sign", req.instance_id.hex(), info.id), inst, timeout_s=8.0)
+        except (ProtocolError, ProtocolTimeout) as exc:
+            log.warning("attack failed", extra={"stage": "signing", "named_domain": named, "presignature": info.id,
+                                                "error": repr(exc)})
+            return
+        log.warning("attack succeeded", extra={"named_domain": named, "presignature": info.id,
+                                               "request": req.request_id.hex(), "signature": sig.to_contract_json()})
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(prog="malicious_node")
+    parser.add_argument("--config", type=Path, required=True)
+    args = parser.parse_args()
+    return asyncio.run(run_node(args.config, CrossSchemeLeader))
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
