@@ -35,23 +35,50 @@ def by_receipt(result: ExecutionFinalResult) -> list[tuple[str, int]]:
 
 
 async def governance(worker: Worker, wasm: bytes) -> list[tuple[str, int, int | None]]:
-    """init, vote_add_domains and vote_pk (one vote each; the last vote of a round stores the key)."""
+    """init, vote_add_domains, start_keygen_instance and vote_pk (the last vote of a round stores the key), then a
+    resharing onto one more participant: vote_new_parameters, start_reshare_instance, vote_reshared."""
     d = await deploy_signer(worker, wasm, None)
     contract, nodes, keys = d.contract, d.participants, d.network.domains()
     rows: list[tuple[str, int, int | None]] = []
-    done = await contract.call("init").args_json({"parameters": parameters(nodes)}).gas(300 * TGAS).transact()
-    rows.append(("init (3 participants)", done.into_result().receipt_outcomes[0].gas_burnt, None))
+
+    def burnt(done: ExecutionFinalResult) -> int:
+        return done.into_result().receipt_outcomes[0].gas_burnt
+
+    init = {"parameters": parameters(nodes), "init_config": {"key_event_timeout_blocks": 100_000}}
+    done = await contract.call("init").args_json(init).gas(300 * TGAS).transact()
+    rows.append(("init (3 participants)", burnt(done), None))
     proposal = {"domains": [{"id": 0, "scheme": "Secp256k1"}, {"id": 1, "scheme": "Ed25519"}]}
     for node in nodes:
         done = await node.call(contract.id, "vote_add_domains").args_json(proposal).gas(300 * TGAS).transact()
-    rows.append(("vote_add_domains (last vote)", done.into_result().receipt_outcomes[0].gas_burnt, None))
+    rows.append(("vote_add_domains (last vote)", burnt(done), None))
     for domain in (0, 1):
         event = {"epoch_id": 0, "domain_id": domain, "attempt_id": 0}
+        done = await nodes[0].call(contract.id, "start_keygen_instance").args_json({"key_event_id": event}) \
+            .gas(300 * TGAS).transact()
+        if domain == 0:
+            rows.append(("start_keygen_instance", burnt(done), None))
         for node in nodes:
             done = await node.call(contract.id, "vote_pk").args_json(
                 {"key_event_id": event, "public_key": keys[domain]["public_key"]}).gas(300 * TGAS).transact()
-        rows.append((f"vote_pk ({keys[domain]['scheme']}, last vote)", done.into_result().receipt_outcomes[0].gas_burnt,
-                     None))
+        rows.append((f"vote_pk ({keys[domain]['scheme']}, last vote)", burnt(done), None))
+    newcomer = await worker.dev_create_account()
+    entries = [*parameters(nodes)["participants"]["participants"],
+               [newcomer.id, 3, {"tls_public_key": "ed25519:" + "1" * 32, "url": "http://127.0.0.1:3003"}]]
+    vote = {"prospective_epoch_id": 1,
+            "proposal": {"threshold": 3, "participants": {"next_id": 4, "participants": entries}}}
+    for node in [*nodes, newcomer]:
+        done = await node.call(contract.id, "vote_new_parameters").args_json(vote).gas(300 * TGAS).transact()
+    rows.append(("vote_new_parameters (4 participants, last vote)", burnt(done), None))
+    for domain in (0, 1):
+        event = {"epoch_id": 1, "domain_id": domain, "attempt_id": 0}
+        done = await nodes[0].call(contract.id, "start_reshare_instance").args_json({"key_event_id": event}) \
+            .gas(300 * TGAS).transact()
+        if domain == 0:
+            rows.append(("start_reshare_instance", burnt(done), None))
+        for node in [*nodes, newcomer]:
+            done = await node.call(contract.id, "vote_reshared").args_json({"key_event_id": event}) \
+                .gas(300 * TGAS).transact()
+    rows.append(("vote_reshared (last vote: new epoch)", burnt(done), None))
     return rows
 
 

@@ -36,6 +36,9 @@ __all__ = [
 ]
 
 NEAR = 10**24
+# The contract's keygen attempt timeout for clusters: longer than the node's DKG timeout (120 s) at the localnet's
+# 100 ms blocks (the contract's default, the reference's 30 blocks, assumes ~1 s blocks).
+KEY_EVENT_TIMEOUT_BLOCKS = 1500
 
 
 def free_port() -> int:
@@ -165,8 +168,8 @@ async def deploy_signer(rpc_url: str, root_key_file: Path, spec: ClusterSpec, wa
         prefix = spec.contract_id.removesuffix("." + root.account_id)
         contract = await (worker.root_account().create_subaccount(prefix).initial_balance(50 * NEAR).transact())
         (await contract.deploy(wasm)).into_result()
-        (await contract.call(spec.contract_id, "init").args_json({"parameters": spec.parameters()})
-         .gas(300 * 10**12).transact()).into_result()
+        init = {"parameters": spec.parameters(), "init_config": {"key_event_timeout_blocks": KEY_EVENT_TIMEOUT_BLOCKS}}
+        (await contract.call(spec.contract_id, "init").args_json(init).gas(300 * 10**12).transact()).into_result()
         if domains:
             proposal = [{"id": i, "scheme": s} for i, s in enumerate(domains)]
             for node in spec.nodes:

@@ -3,8 +3,9 @@
 Stages and tasks (all in one asyncio loop):
 * `Indexer.run`       blocks → `BlockUpdate`s (sign requests with their block entropy, respond hints);
 * `_follow_updates`   feeds the `RequestQueue` and the table of requests this node has *seen on chain*;
-* `_coordinate`       follows the contract's `state`: participants/threshold (→ the peer mesh), keygen (→ DKG,
-                      `vote_pk`), keyed domains (→ key shares loaded from the encrypted store);
+* `_coordinate`       follows the contract's `state`: participants/threshold (→ the peer mesh), keygen (the leader
+                      starts each attempt with `start_keygen_instance`; → DKG, `vote_pk`), keyed domains (→ key shares
+                      loaded from the encrypted store);
 * `_serve_queue`      starts the requests this node leads (leader = reference hash order over live participants);
 * `_control_loop`     followers: starts the protocol instances a leader asks for — a follower signs only requests
                       its own indexer has seen, with its own view of the payload, tweak and entropy;
@@ -393,10 +394,30 @@ class MpcNode:
         gen = state.get("generating_key")
         if gen is not None:
             kid = gen["key_event_id"]
+            if kid is None:  # no attempt running (none started yet, or it timed out / was aborted)
+                if gen["leader"] == self.account_id:
+                    self._start_keygen_attempt(gen)
+                return
             tag = json.dumps(kid, sort_keys=True)
             task = self._keygen_tasks.get(tag)
             if self.account_id not in gen.get("votes", {}) and (task is None or task.done()):
                 self._keygen_tasks[tag] = asyncio.create_task(self._keygen(kid, gen["scheme"], epoch, sorted(infos)))
+
+    def _start_keygen_attempt(self, gen: dict[str, Any]) -> None:
+        """As the leader, start the contract's next keygen attempt (`start_keygen_instance`)."""
+        kid = {"epoch_id": gen["epoch_id"], "domain_id": gen["domain_id"], "attempt_id": gen["next_attempt_id"]}
+        tag = "start|" + json.dumps(kid, sort_keys=True)
+        task = self._keygen_tasks.get(tag)
+        if task is None or task.done():
+            self._keygen_tasks[tag] = asyncio.create_task(self._call_start_keygen(kid))
+
+    async def _call_start_keygen(self, kid: dict[str, Any]) -> None:
+        outcome = await self.responder.call("start_keygen_instance", {"key_event_id": kid})
+        if outcome.ok:
+            log.info("keygen attempt started", extra={"key_event_id": kid})
+        else:
+            log.warning("start_keygen_instance rejected", extra={"key_event_id": kid, "detail": outcome.detail})
+            await asyncio.sleep(2.0)  # the coordinator tries again after this
 
     async def _drain_new_channels(self) -> None:
         assert self.net is not None

@@ -1,7 +1,7 @@
 """The chain-signatures signer contract (interface of NEAR's `v1.signer`), for nearc's MicroPython.
 
 Users call `sign` (payable, yields until the MPC network answers); MPC participants call `respond`;
-governance: `init`, `init_running`, `vote_add_domains`, `vote_pk`; views: `public_key`,
+governance: `init`, `init_running`, `vote_add_domains`, key events (keygen.py, resharing.py); views: `public_key`,
 `derived_public_key`, `latest_key_version`, `get_pending_request`, `state`, `config`, `version`.
 See docs/contract.md. Modules are imported inside the methods that need them: every call starts a fresh
 interpreter, and each import costs gas.
@@ -24,6 +24,8 @@ DEFAULT_CONFIG = {
     "return_signature_and_clean_state_on_success_call_tera_gas": 7,
     # fail_on_timeout burns ~1.7 Tgas.
     "fail_on_timeout_tera_gas": 3,
+    # Blocks a keygen / reshare attempt may run before the next one can start (key_events.py; the reference's 30).
+    "key_event_timeout_blocks": 30,
 }
 TIMEOUT_ERROR = "Request has timed out."
 SHA3_BLOCK_TERA_GAS = 6
@@ -49,7 +51,10 @@ def _set_config(value):
         if name not in DEFAULT_CONFIG:
             fail("Invalid config: unknown field " + name)
         amount = value[name]
-        if not isinstance(amount, int) or isinstance(amount, bool) or amount < 1 or amount > 300:
+        if name == "key_event_timeout_blocks":
+            if not isinstance(amount, int) or isinstance(amount, bool) or amount < 1 or amount > 1000000:
+                fail("Invalid config: key_event_timeout_blocks must be an integer in [1, 1000000]")
+        elif not isinstance(amount, int) or isinstance(amount, bool) or amount < 1 or amount > 300:
             fail("Invalid config: " + name + " must be an integer number of Tgas in [1, 300]")
         merged[name] = amount
     near.storage_write(CONFIG_KEY, json.dumps(merged))
@@ -82,16 +87,65 @@ def init_running():
 
 @near.export
 def vote_add_domains():
-    import protocol
+    import keygen
 
-    protocol.vote_add_domains(args())
+    keygen.vote_add_domains(args())
+
+
+@near.export
+def start_keygen_instance():
+    import keygen
+
+    keygen.start_keygen_instance(args())
 
 
 @near.export
 def vote_pk():
-    import protocol
+    import keygen
 
-    protocol.vote_pk(args())
+    keygen.vote_pk(args())
+
+
+@near.export
+def vote_cancel_keygen():
+    import keygen
+
+    keygen.vote_cancel_keygen(args())
+
+
+@near.export
+def vote_abort_key_event_instance():
+    import keygen
+
+    keygen.vote_abort_key_event_instance(args())
+
+
+@near.export
+def vote_new_parameters():
+    import resharing
+
+    resharing.vote_new_parameters(args())
+
+
+@near.export
+def start_reshare_instance():
+    import resharing
+
+    resharing.start_reshare_instance(args())
+
+
+@near.export
+def vote_reshared():
+    import resharing
+
+    resharing.vote_reshared(args())
+
+
+@near.export
+def vote_cancel_resharing():
+    import resharing
+
+    resharing.vote_cancel_resharing(args())
 
 
 @near.export

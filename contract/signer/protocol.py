@@ -1,13 +1,14 @@
-"""Protocol state and governance: participants, threshold, domains and their keys, keygen votes.
+"""Protocol state: participants, threshold, domains and their keys; init; the `state` view.
 
-Stored as one JSON document under key "s":
-    {"kind": "Running" | "Initializing", "epoch": 0, "threshold": t,
+The running parameters are one small JSON document under key "s" (what `respond` loads):
+    {"kind": "Running" | "Initializing" | "Resharing", "epoch": 0, "threshold": t,
      "participants": {"next_id": n, "participants": [[account_id, id, {"tls_public_key", "url"}], ...]},
      "domains": [{"id": 0, "scheme": "Secp256k1", "public_key": "secp256k1:..."}], "next_domain_id": n,
-     "add_votes": {account_id: [domain, ...]},
-     "keygen": null | {"domain_id", "scheme", "attempt_id", "votes": {account_id: public_key}, "queue": [domain, ...]}}
-The keyed domains are also mirrored under "k<domain_id>" as "<scheme> <public key string>" so that `sign`
-and `respond` read a few bytes instead of the whole document.
+     "add_votes": {account_id: [domain, ...]}}
+While Resharing, "s" keeps the previous (still signing) participants until the new epoch starts. The key-event
+document (keygen.py / resharing.py) lives under "x" and the votes for new parameters under "v", so neither
+`sign` nor `respond` reads them. The keyed domains are also mirrored under "k<domain_id>" as
+"<scheme> <public key string>" so that `sign` and `respond` read a few bytes instead of the whole document.
 """
 
 import json
@@ -46,7 +47,7 @@ def root_precomputed(domain_id):
     return near.storage_read("e" + str(domain_id))
 
 
-def _store_domain(state, domain, precomputed):
+def store_domain(state, domain, precomputed):
     state["domains"].append(domain)
     near.storage_write("k" + str(domain["id"]), domain["scheme"] + " " + domain["public_key"])
     if precomputed is not None:
@@ -123,7 +124,7 @@ def _new_state(parameters):
     return {
         "kind": "Running", "epoch": 0, "threshold": parameters["threshold"],
         "participants": parameters["participants"], "domains": [], "next_domain_id": 0,
-        "add_votes": {}, "keygen": None,
+        "add_votes": {},
     }
 
 
@@ -133,7 +134,7 @@ def init(args):
     save(state)
 
 
-def _check_key(scheme, public_key):
+def check_key(scheme, public_key):
     """Validate a domain key; for Ed25519 return its edwards.precomputed() form (None for secp256k1)."""
     import kdf
 
@@ -148,7 +149,7 @@ def _check_key(scheme, public_key):
     return None
 
 
-def _domain_spec(domain, expected_id):
+def domain_spec(domain, expected_id):
     if not isinstance(domain, dict):
         fail("Invalid domain: expected {\"id\": n, \"scheme\": \"Secp256k1\" | \"Ed25519\"}")
     if domain.get("id") != expected_id or isinstance(domain.get("id"), bool):
@@ -166,88 +167,56 @@ def init_running(args):
     if not isinstance(domains, list):
         fail("Invalid domains: expected a list of {\"id\", \"scheme\", \"public_key\"}")
     for index in range(len(domains)):
-        spec = _domain_spec(domains[index], index)
+        spec = domain_spec(domains[index], index)
         public_key = domains[index].get("public_key")
-        precomputed = _check_key(spec["scheme"], public_key)
+        precomputed = check_key(spec["scheme"], public_key)
         spec["public_key"] = public_key
-        _store_domain(state, spec, precomputed)
+        store_domain(state, spec, precomputed)
     state["next_domain_id"] = len(domains)
     save(state)
 
 
-def vote_add_domains(args):
-    """A participant proposes new domains; when every participant voted the same list, keygen starts."""
-    state = load()
-    if state["kind"] != "Running":
-        fail("The protocol is not Running.")
-    voter = require_participant(state)
-    domains = args.get("domains")
-    if not isinstance(domains, list) or not domains:
-        fail("Invalid domains: expected a non-empty list of {\"id\", \"scheme\"}")
-    proposal = [_domain_spec(domains[i], state["next_domain_id"] + i) for i in range(len(domains))]
-    state["add_votes"][voter] = proposal
-    agreeing = 0
-    for vote in state["add_votes"].values():
-        if vote == proposal:
-            agreeing += 1
-    if agreeing == len(state["participants"]["participants"]):
-        state["add_votes"] = {}
-        state["kind"] = "Initializing"
-        _start_keygen(state, proposal[0], proposal[1:])
-    save(state)
-    near.value_return(json.dumps(state["kind"] == "Initializing"))
+KEY_EVENT_KEY = "x"
+VOTES_KEY = "v"
 
 
-def _start_keygen(state, domain, queue):
-    state["keygen"] = {"domain_id": domain["id"], "scheme": domain["scheme"], "attempt_id": 0, "votes": {},
-                       "queue": queue}
-
-
-def key_event_id(state):
-    keygen = state["keygen"]
-    return {"epoch_id": state["epoch"], "domain_id": keygen["domain_id"], "attempt_id": keygen["attempt_id"]}
-
-
-def vote_pk(args):
-    """A participant reports the key the current keygen produced; when all agree the domain gets that key."""
-    state = load()
-    if state["kind"] != "Initializing":
-        fail("The protocol is not Initializing.")
-    voter = require_participant(state)
-    expected = key_event_id(state)
-    if args.get("key_event_id") != expected:
-        fail("Key event id mismatch: expected " + json.dumps(expected))
-    keygen = state["keygen"]
-    public_key = args.get("public_key")
-    precomputed = _check_key(keygen["scheme"], public_key)
-    previous = keygen["votes"].get(voter)
-    if previous is not None and previous != public_key:
-        fail("Vote already casted for a different public key.")
-    keygen["votes"][voter] = public_key
-    agreeing = 0
-    for vote in keygen["votes"].values():
-        if vote == public_key:
-            agreeing += 1
-    if agreeing == len(state["participants"]["participants"]):
-        _store_domain(state, {"id": keygen["domain_id"], "scheme": keygen["scheme"], "public_key": public_key},
-                      precomputed)
-        state["next_domain_id"] = keygen["domain_id"] + 1
-        if keygen["queue"]:
-            _start_keygen(state, keygen["queue"][0], keygen["queue"][1:])
-        else:
-            state["keygen"] = None
-            state["kind"] = "Running"
-    save(state)
-    near.value_return(json.dumps(state["kind"]))
+def entries(state):
+    """[[account_id, id, info], ...] of the running participants."""
+    return state["participants"]["participants"]
 
 
 def view_state(state):
-    """The `state` view: the stored document plus the current key event id while Initializing."""
+    """The `state` view: the running parameters, plus the key event of Initializing / Resharing and the
+    pending votes for new parameters (see docs/contract.md for the shape)."""
+    import key_events
+
     out = {"protocol_state": state["kind"], "epoch": state["epoch"], "threshold": state["threshold"],
            "participants": state["participants"], "domains": state["domains"],
            "next_domain_id": state["next_domain_id"], "add_domains_votes": state["add_votes"]}
-    if state["keygen"] is not None:
-        keygen = state["keygen"]
-        out["generating_key"] = {"key_event_id": key_event_id(state), "scheme": keygen["scheme"],
-                                 "votes": keygen["votes"], "queued_domains": keygen["queue"]}
+    votes = read_json(VOTES_KEY)
+    out["parameters_votes"] = {} if votes is None else votes["votes"]
+    out["previously_cancelled_resharing_epoch_id"] = None if votes is None else votes["cancelled_epoch"]
+    doc = read_json(KEY_EVENT_KEY)
+    if doc is None:
+        return out
+    if doc["kind"] == "Initializing":
+        gen = key_events.view(doc["event"], entries(state))
+        gen["queued_domains"] = doc["queue"]
+        out["generating_key"] = gen
+        out["cancel_keygen_votes"] = doc["cancel_votes"]
+        return out
+    proposal = doc["proposal"]
+    out["prospective_epoch_id"] = doc["prospective_epoch_id"]
+    out["proposal"] = proposal
+    out["resharing_key"] = key_events.view(doc["event"], proposal["participants"]["participants"])
+    progress = []
+    for domain in state["domains"]:
+        status = "pending"
+        if domain["id"] in doc["reshared"]:
+            status = "reshared"
+        elif domain["id"] == doc["event"]["domain_id"]:
+            status = "resharing"
+        progress.append({"domain_id": domain["id"], "status": status})
+    out["domain_progress"] = progress
+    out["cancel_resharing_votes"] = doc["cancel_votes"]
     return out

@@ -26,14 +26,19 @@ SIGN_GAS = 50 * TGAS
 PARTICIPANTS = 3
 
 
+# The sources of this checkout: under pytest, `contract` can name this package (tests/contract) and
+# `contract.build` then comes from wherever the project is installed, whose PROJECT_CONTRACTS may be another tree.
+SOURCES = Path(__file__).resolve().parents[2] / "contract"
+
+
 @pytest.fixture(scope="session")
 def signer_wasm() -> bytes:
-    return build_contract(PROJECT_CONTRACTS["signer"], "signer").read_bytes()
+    return build_contract(SOURCES / PROJECT_CONTRACTS["signer"].name, "signer").read_bytes()
 
 
 @pytest.fixture(scope="session")
 def caller_wasm() -> bytes:
-    return build_contract(PROJECT_CONTRACTS["caller"], "caller").read_bytes()
+    return build_contract(SOURCES / PROJECT_CONTRACTS["caller"].name, "caller").read_bytes()
 
 
 @pytest.fixture(scope="session")

@@ -1,4 +1,4 @@
-"""Views, the reference's derivation vectors, and governance (init, vote_add_domains, vote_pk)."""
+"""Views, the reference's derivation vectors, and governance (init, vote_add_domains, start_keygen_instance, vote_pk)."""
 
 from __future__ import annotations
 
@@ -12,10 +12,10 @@ import pytest
 from chainsig.kdf import derive_public_key
 from localnet.workspaces import NEAR, TGAS, Worker
 from tests.contract.conftest import Deployment, deploy_signer, parameters, submit_sign, wait_event
-from tests.contract.network import Network
 
 VECTORS = json.loads((Path(__file__).resolve().parent.parent / "vectors" / "near_kdf.json").read_text())
 GOV_GAS = 300 * TGAS
+KEY_EVENT_CONFIG = {"key_event_timeout_blocks": 100_000}  # attempts outlive the test (20 ms blocks)
 
 
 def failure(result: Any) -> str:
@@ -43,7 +43,8 @@ async def test_views(worker: Worker, signer: Deployment) -> None:
     assert state["domains"] == domains and state["next_domain_id"] == 2
     config = (await view("config")).json()
     assert set(config) == {"sign_call_gas_attachment_requirement_tera_gas",
-                           "return_signature_and_clean_state_on_success_call_tera_gas", "fail_on_timeout_tera_gas"}
+                           "return_signature_and_clean_state_on_success_call_tera_gas", "fail_on_timeout_tera_gas",
+                           "key_event_timeout_blocks"}
     assert isinstance((await view("version")).json(), str)
     with pytest.raises(Exception, match="was not found"):
         await view("public_key", {"domain_id": 9})
@@ -78,7 +79,8 @@ async def test_governance_init_add_domains_and_keygen_votes(worker: Worker, sign
         assert expected in failure(await contract.call("init").args_json({"parameters": params}).transact())
     not_owner = await outsider.call(contract.id, "init").args_json({"parameters": parameters(nodes)}).transact()
     assert "Method is private" in failure(not_owner)
-    (await contract.call("init").args_json({"parameters": parameters(nodes)}).transact()).into_result()
+    (await contract.call("init").args_json({"parameters": parameters(nodes), "init_config": KEY_EVENT_CONFIG})
+     .transact()).into_result()
     again = await contract.call("init").args_json({"parameters": parameters(nodes)}).transact()
     assert "already initialized" in failure(again)
     state = (await contract.view("state")).json()
@@ -103,20 +105,26 @@ async def test_governance_init_add_domains_and_keygen_votes(worker: Worker, sign
     assert "not Running" in failure(again_vote)
     state = (await contract.view("state")).json()
     assert state["protocol_state"] == "Initializing"
-    event_id = state["generating_key"]["key_event_id"]
-    assert event_id == {"epoch_id": 0, "domain_id": 0, "attempt_id": 0}
+    assert state["generating_key"]["key_event_id"] is None  # the leader starts attempt 0 first
+    assert state["generating_key"]["next_attempt_id"] == 0 and state["generating_key"]["domain_id"] == 0
+    assert state["next_domain_id"] == 2
 
     keys = net.domains()
+    next_id = {"epoch_id": 0, "domain_id": 0, "attempt_id": 0}
+    not_started = {"key_event_id": next_id, "public_key": keys[0]["public_key"]}
+    assert "no active key event instance" in failure(await nodes[0].call(contract.id, "vote_pk")
+                                                     .args_json(not_started).gas(GOV_GAS).transact())
+    assert state["generating_key"]["leader"] == nodes[0].id
+    (await nodes[0].call(contract.id, "start_keygen_instance").args_json({"key_event_id": next_id})
+     .transact()).into_result()
+    event_id = (await contract.view("state")).json()["generating_key"]["key_event_id"]
+    assert event_id == next_id
     wrong_event = {"key_event_id": dict(event_id, domain_id=1), "public_key": keys[0]["public_key"]}
-    assert "Key event id mismatch" in failure(await nodes[0].call(contract.id, "vote_pk").args_json(wrong_event)
+    assert "Key event Id mismatch" in failure(await nodes[0].call(contract.id, "vote_pk").args_json(wrong_event)
                                               .gas(GOV_GAS).transact())
-    other_key = Network.generate().domains()[0]["public_key"]
     vote = {"key_event_id": event_id, "public_key": keys[0]["public_key"]}
     (await nodes[0].call(contract.id, "vote_pk").args_json(vote).gas(GOV_GAS).transact()).into_result()
     (await nodes[0].call(contract.id, "vote_pk").args_json(vote).gas(GOV_GAS).transact()).into_result()  # idempotent
-    conflicting = await nodes[0].call(contract.id, "vote_pk").args_json(dict(vote, public_key=other_key)) \
-        .gas(GOV_GAS).transact()
-    assert "Vote already casted" in failure(conflicting)
     bad_key = await nodes[1].call(contract.id, "vote_pk").args_json(dict(vote, public_key="secp256k1:abc")) \
         .gas(GOV_GAS).transact()
     assert "Invalid public key for Secp256k1" in failure(bad_key)
@@ -124,8 +132,10 @@ async def test_governance_init_add_domains_and_keygen_votes(worker: Worker, sign
         (await node.call(contract.id, "vote_pk").args_json(vote).gas(GOV_GAS).transact()).into_result()
     state = (await contract.view("state")).json()
     assert state["protocol_state"] == "Initializing" and state["domains"] == [keys[0]]
-    event_id = state["generating_key"]["key_event_id"]
-    assert event_id == {"epoch_id": 0, "domain_id": 1, "attempt_id": 0}
+    assert state["generating_key"]["key_event_id"] is None and state["generating_key"]["domain_id"] == 1
+    event_id = {"epoch_id": 0, "domain_id": 1, "attempt_id": 0}
+    (await nodes[0].call(contract.id, "start_keygen_instance").args_json({"key_event_id": event_id})
+     .transact()).into_result()
     for node in nodes:
         result = await node.call(contract.id, "vote_pk").args_json(
             {"key_event_id": event_id, "public_key": keys[1]["public_key"]}).gas(GOV_GAS).transact()
