@@ -309,6 +309,16 @@ class AssetStore:
                                    (*args, count))
         return cur.rowcount
 
+    def discard_all(self, kind: AssetKind) -> int:
+        """Delete every asset of `kind` (e.g. made with the shares or participant set of a past epoch)."""
+        with self._lock:
+            return self._db.execute("DELETE FROM assets WHERE kind = ?", (kind.value,)).rowcount
+
+    def delete_key_shares(self) -> int:
+        """Delete every key share (the node left the participant set); returns how many."""
+        with self._lock:
+            return self._db.execute("DELETE FROM key_shares").rowcount
+
     def discard_owned_by(self, kind: AssetKind, owners: set[int]) -> int:
         """Delete every asset of `kind` whose owner is in `owners` (e.g. participants that left); returns how many."""
         if not owners:
