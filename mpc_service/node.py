@@ -555,22 +555,27 @@ class MpcNode:
             await self.net.new_channels.get()
 
     async def _keygen(self, kid: dict[str, Any], scheme: str, epoch: int, participants: list[ParticipantId]) -> None:
+        """This node's part of one keygen attempt: the DKG on the attempt's own channel, the share stored with the
+        attempt, `vote_pk`. A share stored by an earlier attempt is not reused (the others hold shares of the new
+        attempt's key); a failed DKG votes to abort the attempt so the leader starts the next one."""
         assert self.net is not None and self.me is not None
         domain = DomainId(int(kid["domain_id"]))
         group = SECP256K1 if scheme == "Secp256k1" else ED25519
+        attempt = json.dumps(kid, sort_keys=True)
         try:
-            try:
+            if self.store.key_share_attempt(domain, epoch) == attempt:
                 _, share = self.store.key_share(domain, epoch)
                 out = codec.decode_keygen(share.expose())
-                log.info("keygen already done; voting again", extra={"domain": domain})
-            except AssetNotFound:
+                log.info("keygen already done for this attempt; voting again", extra={"domain": domain})
+            else:
                 await self.net.wait_connected(participants, timeout_s=KEYGEN_TIMEOUT_S)
-                tag = json.dumps(kid, sort_keys=True) + "|" + self.contract_id
-                log.info("keygen starting", extra={"domain": domain, "scheme": scheme, "participants": participants})
+                tag = attempt + "|" + self.contract_id
+                log.info("keygen starting", extra={"domain": domain, "scheme": scheme, "participants": participants,
+                                                   "key_event_id": kid})
                 inst = keygen(group, participants, PPid(self.me), self.threshold,
                               hashlib.sha256(b"keygen|" + tag.encode()).digest(), self.rng)
                 out = await run_protocol(self.net, _channel("keygen", tag), inst, timeout_s=KEYGEN_TIMEOUT_S)
-                self.store.put_key_share(domain, epoch, codec.encode_keygen(out))
+                self.store.put_key_share(domain, epoch, codec.encode_keygen(out), attempt=attempt)
             public_key = public_key_string(out.group.name, out.public_key)
             log.info("keygen done; voting", extra={"domain": domain, "public_key": public_key})
             outcome = await self.responder.call("vote_pk", {"key_event_id": kid, "public_key": public_key})
@@ -579,6 +584,8 @@ class MpcNode:
                 await asyncio.sleep(5.0)  # the coordinator retries the vote after this
         except (ProtocolError, ProtocolTimeout, MpcError) as exc:
             self._blame(exc, "keygen")
+            with contextlib.suppress(MpcError):
+                await self.responder.call("vote_abort_key_event_instance", {"key_event_id": kid})
 
     # ---- blame ------------------------------------------------------------------------------------------------------
     def _blame(self, exc: Exception, what: str) -> None:

@@ -187,3 +187,44 @@ def test_participants_change_and_every_derived_key_stays(net: Reshare) -> None:
     finally:
         for index in (1, 2):
             net.procs.start(index)
+
+
+def test_a_keygen_attempt_broken_by_a_restart_is_retried_and_completes(net: Reshare) -> None:
+    """A node killed mid-DKG: the attempt fails (aborted by the others' votes or timed out), the leader starts the
+    next attempt, and the domain gets its key; the restarted node does not vote a share of the failed attempt."""
+    import json
+
+    from localnet.chain.keys import SecretKey
+    from localnet.rpc.home import read_validator_key
+    from localnet.workspaces import connect
+
+    running = [p[1] for p in net.state()["participants"]["participants"]]
+    victim = running[2]
+    log_file = net.spec.nodes[victim].home / "node.log"
+    seen_lines = len(log_file.read_text().splitlines())
+
+    async def vote() -> None:
+        worker = connect(net.rpc, read_validator_key(net.root_key))
+        try:
+            for index in running:
+                node = net.spec.nodes[index]
+                account = worker.account(node.account_id, SecretKey.from_bytes(node.p2p_key.seed.expose()))
+                (await account.call(CONTRACT_ID, "vote_add_domains")
+                 .args_json({"domains": [{"id": 2, "scheme": "Secp256k1"}]}).gas(300 * 10**12).transact()).into_result()
+        finally:
+            await worker.close()
+
+    net.run(vote())
+
+    def dkg_started() -> bool:
+        lines = log_file.read_text().splitlines()[seen_lines:]
+        return any('"keygen starting"' in line and '"domain": 2' in line for line in lines)
+
+    net.wait("the victim's DKG to start", dkg_started, timeout_s=120)
+    net.procs.stop(victim, kill=True)
+    net.procs.start(victim)
+    net.wait("domain 2 keyed", lambda: (s := net.state())["protocol_state"] == "Running"
+             and any(d["id"] == 2 and d.get("public_key") for d in s["domains"]), timeout_s=300)
+    events = [json.loads(line) for line in log_file.read_text().splitlines()[seen_lines:] if line.startswith("{")]
+    attempts = {json.dumps(e.get("key_event_id"), sort_keys=True) for e in events if e.get("msg") == "keygen starting"}
+    assert len(attempts) >= 2, "the domain was keyed without a second attempt"
