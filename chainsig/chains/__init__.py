@@ -59,7 +59,7 @@ def _load() -> None:
 
 def chain_names() -> list[str]:
     _load()
-    return list(_REGISTRY)
+    return sorted(_REGISTRY)
 
 
 def get_chain(name: str) -> ChainAdapter:
@@ -68,4 +68,4 @@ def get_chain(name: str) -> ChainAdapter:
     try:
         return _REGISTRY[name]
     except KeyError:
-        raise AddressError(f"unknown chain {name!r}; known: {', '.join(_REGISTRY)}") from None
+        raise AddressError(f"unknown chain {name!r}; known: {', '.join(sorted(_REGISTRY))}") from None

@@ -104,7 +104,10 @@ class BitcoinFamilyChain:
         """The output script paying `address` (segwit bech32/bech32m where the chain has segwit, or base58)."""
         if self.segwit_hrp is not None and address.lower().startswith(self.segwit_hrp + "1"):
             return segwit_script_pubkey(address, BitcoinNetwork(self.segwit_hrp))
-        return base58_script_pubkey(address, self.p2pkh_version, self.p2sh_version)
+        try:
+            return base58_script_pubkey(address, self.p2pkh_version, self.p2sh_version)
+        except TransactionError as exc:
+            raise TransactionError(f"not a {self.name} address: {exc}") from None
 
     async def build_transfer(self, rpc_url: str, request: TransferRequest) -> UnsignedBitcoinTransaction:
         """Select UTXOs (largest first) for amount + fee, pay `to`, return change above dust to the sender.

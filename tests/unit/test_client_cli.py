@@ -59,7 +59,7 @@ def test_derive_errors_exit_1_with_message(
 
 def test_unknown_chain_is_an_argparse_error(capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit) as info:
-        main([*DERIVE, "--root", ROOT, "--chain", "dogecoin"])
+        main([*DERIVE, "--root", ROOT, "--chain", "litecoin"])
     assert info.value.code == 2
 
 
