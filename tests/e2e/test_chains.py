@@ -19,9 +19,11 @@ from typing import TYPE_CHECKING, Any
 
 import bech32
 import bip_utils
+import coincurve
 import pytest
 from eth_account import Account
 from eth_account.messages import encode_defunct, encode_typed_data
+from nacl.signing import SigningKey
 
 from chainsig.bitcoin import TxOutput, verify_with_bitcoin_kernel
 from chainsig.chains import TransferOptions, TransferRequest, get_chain
@@ -75,6 +77,11 @@ class User:
         return subprocess.run([sys.executable, "-m", "chainsig.cli", *args, "--rpc", self.env.rpc, "--contract",
                                CONTRACT_ID, "--account", self.account, "--key", "CHAINSIG_E2E_KEY"],
                               capture_output=True, text=True, env=env, cwd=ROOT, timeout=180, check=False)
+
+
+def _secp_point() -> bytes:
+    """A random compressed secp256k1 public key (bip-utils encodes only valid points)."""
+    return bytes(coincurve.PrivateKey().public_key.format())
 
 
 @pytest.fixture(scope="module")
@@ -169,7 +176,7 @@ def test_dogecoin_send_dry_run_prints_a_spend_that_bitcoin_core_accepts(user: Us
     node = FakeBitcoinNode()
     node.fund(sender, chain.script_pubkey(sender), [2_000_000_000])
     spent = {outpoint: (value, script) for outpoint, (value, script, _) in node.utxos.items()}
-    payee = bip_utils.P2PKHAddrEncoder.EncodeKey(bytes.fromhex("02" + "11" * 32), net_ver=b"\x1e")
+    payee = bip_utils.P2PKHAddrEncoder.EncodeKey(_secp_point(), net_ver=b"\x1e")
     with serving(node.app()) as url:
         out = user.cli("send", "--chain", "dogecoin", "--chain-rpc", url, "--path", "doge-1", "--to", payee,
                        "--amount", "12.5", "--dry-run", "--json")
@@ -187,7 +194,7 @@ def test_solana_transfer_signed_in_the_ed25519_domain_executes_on_litesvm(user: 
     key = user.key("solana", "sol-1")
     assert isinstance(key, Ed25519PublicKey)
     sender = chain.address(key)
-    payee = bip_utils.SolAddrEncoder.EncodeKey(b"\x00" + os.urandom(32))
+    payee = bip_utils.SolAddrEncoder.EncodeKey(b"\x00" + bytes(SigningKey.generate().verify_key))
     bank = LiteSvmRpc()
     bank.airdrop(sender, 3_000_000_000)
     with serving(bank.app()) as url:
@@ -202,7 +209,7 @@ def test_xrp_payment_is_verified_by_xrpl_py(user: User) -> None:
     chain = get_chain("xrp")
     key = user.key("xrp", "xrp-1")
     sender = chain.address(key)
-    payee = bip_utils.XrpAddrEncoder.EncodeKey(bytes.fromhex("03" + "22" * 32))
+    payee = bip_utils.XrpAddrEncoder.EncodeKey(_secp_point())
     ledger = FakeRippled(sequences={sender: 1})
     with serving(ledger.app()) as url:
         result = asyncio.run(send_transfer(chain, url, user.signer, TransferRequest(key, payee, Decimal(25)),
@@ -217,7 +224,7 @@ def test_cosmos_bank_send_passes_the_sign_mode_direct_check(user: User) -> None:
     key = user.key("cosmos", "atom-1")
     assert isinstance(key, Secp256k1PublicKey)
     sender = chain.address(key)
-    payee = bip_utils.AtomAddrEncoder.EncodeKey(bytes.fromhex("02" + "33" * 32), hrp="cosmos")
+    payee = bip_utils.AtomAddrEncoder.EncodeKey(_secp_point(), hrp="cosmos")
     rest = FakeCosmosRest(accounts={sender: (4, 0)})
     with serving(rest.app()) as url:
         unsigned = asyncio.run(chain.build_transfer(url, TransferRequest(key, payee, Decimal("0.75"))))
@@ -239,7 +246,7 @@ def test_move_chain_addresses_from_the_contract_root(user: User, chain: str) -> 
     encoder: Any = bip_utils.AptosAddrEncoder if chain == "aptos" else bip_utils.SuiAddrEncoder
     assert int(address, 16) == int(encoder.EncodeKey(b"\x00" + key.data), 16)
     # The network signs for that key: an Ed25519 signature over a message verifies under it.
-    message = b"move chain message " + os.urandom(8)
+    message = b"move chain message " + os.urandom(32)
     result = asyncio.run(request_signature(user.env.rpc, CONTRACT_ID, user.creds,
                                            SignRequest(f"{chain}-1", message, DomainId(1)), timeout_s=90))
     assert result.signature.verify(message, key)  # type: ignore[arg-type]
