@@ -91,7 +91,7 @@ def running_anvil(binary: str, *extra: str) -> Iterator[Anvil]:
                 url = f"http://{match.group(1)}"
         if url is None:
             raise RuntimeError("anvil did not report its address")
-        threading.Thread(target=lambda: [None for _ in proc.stdout or ()], daemon=True).start()  # drain
+        threading.Thread(target=proc.stdout.read, daemon=True).start()  # drain the log so anvil never blocks
         node = Anvil(url, proc)
         node.call("eth_chainId")
         yield node
@@ -156,6 +156,7 @@ class FakeBitcoinNode:
     fee_rate: float = 2.0  # sat/vB (Esplora); estimatesmartfee reports it in BTC/kvB
     utxos: dict[tuple[str, int], tuple[int, bytes, str]] = field(default_factory=dict)  # -> value, script, address
     received: list[str] = field(default_factory=list)
+    rpc_auth: list[str] = field(default_factory=list)  # Authorization headers of JSON-RPC calls
 
     def fund(self, address: str, script: bytes, values: list[int]) -> None:
         for value in values:
@@ -185,6 +186,7 @@ class FakeBitcoinNode:
         return web.Response(text=txid)
 
     async def _core_rpc(self, request: web.Request) -> web.Response:
+        self.rpc_auth.append(request.headers.get("Authorization", ""))
         body = await request.json()
         method, params = body["method"], body.get("params", [])
         try:
@@ -248,10 +250,8 @@ class LiteSvmRpc:
             raise RuntimeError(f"airdrop failed: {result}")
 
     def balance(self, address: str) -> int:
-        from solders.pubkey import Pubkey
-
         with self.lock:
-            return int(self.svm.get_balance(Pubkey.from_string(address)) or 0)
+            return self._balance(address)
 
     def app(self) -> web.Application:
         app = web.Application()
@@ -268,7 +268,7 @@ class LiteSvmRpc:
                 result: Any = {"context": {"slot": 1},
                                "value": {"blockhash": str(self.svm.latest_blockhash()), "lastValidBlockHeight": 150}}
             elif method == "getBalance":
-                result = {"context": {"slot": 1}, "value": self.balance_unlocked(params[0])}
+                result = {"context": {"slot": 1}, "value": self._balance(params[0])}
             elif method == "sendTransaction":
                 tx = VersionedTransaction.from_bytes(base64.b64decode(params[0]))
                 outcome = self.svm.send_transaction(tx)
@@ -282,7 +282,7 @@ class LiteSvmRpc:
                                           "error": {"code": -32601, "message": f"method {method} not found"}})
         return web.json_response({"jsonrpc": "2.0", "id": body.get("id"), "result": result})
 
-    def balance_unlocked(self, address: str) -> int:
+    def _balance(self, address: str) -> int:
         from solders.pubkey import Pubkey
 
         return int(self.svm.get_balance(Pubkey.from_string(address)) or 0)

@@ -7,6 +7,7 @@ verifies XRP payments, the SIGN_MODE_DIRECT check verifies Cosmos sends. The e2e
 from __future__ import annotations
 
 import asyncio
+import base64
 import os
 from collections.abc import Iterator
 from decimal import Decimal
@@ -75,7 +76,7 @@ def test_bitcoin_multi_input_spend_with_change_passes_bitcoin_core(
     key = _key(mpc, "bitcoin-regtest", "btc-1")
     sender = chain.address(key)
     node.fund(sender, chain.script_pubkey(sender), [30_000, 50_000, 20_000])
-    rpc = url if backend == "esplora" else "core+" + url
+    rpc = url if backend == "esplora" else "core+" + url.replace("http://", "http://rpcuser:secret@")
     unsigned = asyncio.run(chain.build_transfer(rpc, TransferRequest(key, REGTEST_PAYEE, Decimal("0.0006"))))
     assert isinstance(unsigned, UnsignedBitcoinTransaction)
     spend = unsigned.spend
@@ -95,6 +96,8 @@ def test_bitcoin_multi_input_spend_with_change_passes_bitcoin_core(
     txid = asyncio.run(chain.broadcast(rpc, signed))
     assert txid == signed.txid and node.received == [signed.raw.hex()]
     assert (txid, 0) in node.utxos and node.utxos[(txid, 1)][0] == change.value_sat
+    if backend == "core":  # credentials in the URL become HTTP basic auth, as bitcoind expects
+        assert node.rpc_auth and set(node.rpc_auth) == {"Basic " + base64.b64encode(b"rpcuser:secret").decode()}
 
 
 def test_dogecoin_p2pkh_legacy_spend_passes_bitcoin_core(mpc: LocalMpc, btc_node: tuple[FakeBitcoinNode, str]) -> None:
