@@ -34,10 +34,17 @@ __all__ = [
     "sign_requests",
 ]
 
-# The modules of the chains that ship with chainsig, imported on first use (each pulls in its chain's library).
-_MODULES = ("evm", "bitcoin", "xrp", "solana", "cosmos", "move")
+# The chains that ship with chainsig and the module of each, imported on first use (each module pulls in its
+# chain's library, and registers its adapters); `register` adds more at run time.
+_MODULES = {
+    "ethereum": "evm",
+    "bitcoin": "bitcoin", "bitcoin-testnet": "bitcoin", "bitcoin-regtest": "bitcoin", "dogecoin": "bitcoin",
+    "xrp": "xrp",
+    "solana": "solana",
+    "cosmos": "cosmos",
+    "aptos": "move", "sui": "move",
+}
 _REGISTRY: dict[str, ChainAdapter] = {}
-_loaded = False
 _A = TypeVar("_A", bound=ChainAdapter)
 
 
@@ -49,23 +56,16 @@ def register(adapter: _A) -> _A:
     return adapter
 
 
-def _load() -> None:
-    global _loaded
-    if not _loaded:
-        for module in _MODULES:
-            importlib.import_module(f"chainsig.chains.{module}")
-        _loaded = True
-
-
 def chain_names() -> list[str]:
-    _load()
-    return sorted(_REGISTRY)
+    """Every chain name, without importing any chain's library."""
+    return sorted(set(_MODULES) | set(_REGISTRY))
 
 
 def get_chain(name: str) -> ChainAdapter:
-    """The adapter registered as `name`, or `AddressError` listing the known ones."""
-    _load()
+    """The adapter registered as `name` (importing its module on first use), or `AddressError` naming the known ones."""
+    if name not in _REGISTRY and name in _MODULES:
+        importlib.import_module(f"chainsig.chains.{_MODULES[name]}")
     try:
         return _REGISTRY[name]
     except KeyError:
-        raise AddressError(f"unknown chain {name!r}; known: {', '.join(sorted(_REGISTRY))}") from None
+        raise AddressError(f"unknown chain {name!r}; known: {', '.join(chain_names())}") from None
