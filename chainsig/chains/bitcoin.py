@@ -2,8 +2,8 @@
 BIP-143) and `dogecoin` (P2PKH, legacy sighash).
 
 UTXOs, fee rates and broadcasting come from an Esplora-style REST API (`GET /address/:a/utxo`, `GET /fee-estimates`,
-`POST /tx`) or, when the URL starts with `core+` (`core+http://user:pass@127.0.0.1:8332`), a Bitcoin Core (or
-Dogecoin Core) JSON-RPC (`scantxoutset`, `estimatesmartfee`, `sendrawtransaction`).
+`POST /tx`) or, when the URL starts with `core+` (`core+http://user:pass@127.0.0.1:8332`), a Bitcoin Core JSON-RPC
+(`scantxoutset`, `estimatesmartfee`, `sendrawtransaction`; Dogecoin Core 1.14 lacks `scantxoutset`).
 """
 
 from __future__ import annotations
