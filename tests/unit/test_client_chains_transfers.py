@@ -22,8 +22,9 @@ from chainsig.chains import TransferOptions, TransferRequest, get_chain, sign_re
 from chainsig.chains.base import SignedTransaction, UnsignedTransaction
 from chainsig.chains.bitcoin import BitcoinFamilyChain, UnsignedBitcoinTransaction
 from chainsig.chains.cosmos import UnsignedCosmosTransaction, verify_direct_signature
-from chainsig.chains.evm import eip191_hash, eip712_hash, message_signature
+from chainsig.chains.evm import UnsignedEvmTransaction, eip191_hash, eip712_hash, message_signature
 from chainsig.errors import ChainRpcError, TransactionError
+from chainsig.evm import Eip1559Transaction, LegacyTransaction
 from chainsig.kdf import derive_public_key
 from chainsig.keys import PublicKey, Secp256k1PublicKey
 from chainsig.sign import DomainId, SignRequest
@@ -261,7 +262,8 @@ def test_evm_transfer_and_contract_call_execute_on_anvil(mpc: LocalMpc, anvil: A
     before = anvil.balance(payee)
     unsigned = asyncio.run(chain.build_transfer(anvil.url, TransferRequest(
         key, payee, Decimal("0.25"), TransferOptions(legacy=legacy))))
-    assert type(unsigned.transaction).__name__ == ("LegacyTransaction" if legacy else "Eip1559Transaction")  # type: ignore[attr-defined]
+    assert isinstance(unsigned, UnsignedEvmTransaction)
+    assert isinstance(unsigned.transaction, LegacyTransaction if legacy else Eip1559Transaction)
     signed = _sign(mpc, unsigned, f"eth-{legacy}")
     tx_hash = asyncio.run(chain.broadcast(anvil.url, signed))
     assert tx_hash == signed.txid
