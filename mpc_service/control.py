@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from mpc_service.errors import MpcError
+from mpc_service.jsonsafe import loads_bounded
 from mpc_service.types import DomainId, ParticipantId, RequestId
 
 __all__ = ["ControlMessage", "ControlMessageError", "EcdsaSignRequest", "FrostSignRequest", "HeightReport",
@@ -196,12 +197,16 @@ def encode_control(message: ControlMessage) -> bytes:
     return json.dumps({"kind": message.kind, **message.fields()}, separators=(",", ":")).encode()
 
 
+MAX_CONTROL_BYTES = 128 * 1024
+MAX_NESTING = 4  # the deepest documented message is an object holding a list
+
+
 def decode_control(data: bytes) -> ControlMessage:
     """Parse one control message; raises `ControlMessageError` on anything but the documented shape."""
     try:
-        obj = json.loads(data)
-    except (ValueError, RecursionError):
-        raise ControlMessageError("not JSON") from None
+        obj = loads_bounded(data, max_bytes=MAX_CONTROL_BYTES, max_depth=MAX_NESTING)
+    except ValueError as exc:
+        raise ControlMessageError(str(exc)) from None
     if not isinstance(obj, dict):
         raise ControlMessageError("expected a JSON object")
     kind = obj.pop("kind", None)

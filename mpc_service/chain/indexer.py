@@ -18,7 +18,6 @@ import asyncio
 import base64
 import binascii
 import contextlib
-import json
 import logging
 import sqlite3
 import time
@@ -33,12 +32,15 @@ from mpc_service.assets import private_file
 from mpc_service.chain.events import SignRequest, request_id_of
 from mpc_service.chain.rpc import ChainError, ReadChain, UnknownBlock
 from mpc_service.checks import TaskRefused, check_payload
+from mpc_service.jsonsafe import loads_bounded
 from mpc_service.types import DomainId, RequestId
 
 __all__ = ["BlockUpdate", "Indexer", "parse_respond_args", "parse_sign_args"]
 
 log = logging.getLogger("mpc_service.indexer")
 
+MAX_ARGS_BYTES = 64 * 1024  # a `sign`/`respond` call's arguments; anything larger is not a request the contract takes
+MAX_ARGS_NESTING = 8
 FAST_RETRIES = 4  # quick asks once the next block is due
 FAST_RETRY_S = 0.015
 PREFETCH_BLOCKS = 16  # heights read ahead concurrently while the indexer is behind the chain
@@ -75,7 +77,7 @@ def _payload(req: dict[str, Any]) -> tuple[str, bytes]:
 
 def parse_sign_args(args: bytes, predecessor: str) -> tuple[DomainId, bytes, str, bytes]:
     """(domain, tweak, payload kind, payload) of a `sign` call; ValueError when the contract would reject it."""
-    data = json.loads(args)
+    data = loads_bounded(args, max_bytes=MAX_ARGS_BYTES, max_depth=MAX_ARGS_NESTING)
     req = data["request"]
     domain = req.get("domain_id", req.get("key_version", 0))
     path = req.get("path")
@@ -91,7 +93,7 @@ def parse_sign_args(args: bytes, predecessor: str) -> tuple[DomainId, bytes, str
 
 def parse_respond_args(args: bytes) -> RequestId:
     """The request id a `respond` call answers."""
-    req = json.loads(args)["request"]
+    req = loads_bounded(args, max_bytes=MAX_ARGS_BYTES, max_depth=MAX_ARGS_NESTING)["request"]
     tweak = req["tweak"]
     tweak_bytes = bytes.fromhex(tweak) if isinstance(tweak, str) else bytes(tweak)
     ((kind, value),) = req["payload"].items()
@@ -302,9 +304,12 @@ class Indexer:
                                                     block_hash, random_value))
                     elif method == "respond":
                         responded.append(parse_respond_args(args))
-                except (ValueError, KeyError, TypeError, binascii.Error) as exc:
+                except (ValueError, KeyError, TypeError, AttributeError, binascii.Error) as exc:
                     log.info("ignoring malformed call (the contract rejects it)",
-                             extra={"method": method, "receipt": receipt.get("receipt_id"), "error": str(exc)})
+                             extra={"method": method, "receipt": receipt.get("receipt_id"), "error": str(exc)[:200]})
+                except Exception as exc:  # noqa: BLE001 - one user's receipt must never stop the indexer
+                    log.warning("ignoring a call that could not be parsed",
+                                extra={"method": method, "receipt": receipt.get("receipt_id"), "error": repr(exc)[:200]})
         self.requests_seen += len(requests)
         return BlockUpdate(height, block_hash, random_value, tuple(requests), tuple(responded), catching_up,
                            timestamp_s)

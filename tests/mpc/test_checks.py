@@ -62,11 +62,19 @@ def test_control_messages_round_trip() -> None:
     (b'{"kind": "sign", "request_id": "00", "instance_id": "00", "domain_id": 0, "presignature": "p", '
     b'"participants": [0]}'),
     b'{"kind": "presign", "presignature": "1-p", "domain_id": 0, "participants": [1], "triples": ["a", "a"]}',
-    b"[" * 100_000,
+    b"[" * 100_000, b'{"kind": "height", "height": 1, "x": ' + b"[" * 10 + b"]" * 10 + b"}",
+    b'{"kind": "height", "height": "' + b"x" * 200_000 + b'"}',
 ])
 def test_malformed_control_messages_are_refused(raw: bytes) -> None:
-    with pytest.raises(ControlMessageError):
-        decode_control(raw)
+    import sys
+
+    limit = sys.getrecursionlimit()
+    sys.setrecursionlimit(1_000_000)  # as some libraries do (py-evm): the parser must not be reached for deep input
+    try:
+        with pytest.raises(ControlMessageError):
+            decode_control(raw)
+    finally:
+        sys.setrecursionlimit(limit)
 
 
 def test_ecdsa_payload_rules() -> None:

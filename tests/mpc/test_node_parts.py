@@ -334,3 +334,40 @@ async def test_an_indexer_behind_the_chain_reads_ahead_and_delivers_in_order(tmp
     assert [u.height for u in updates] == [h for h in range(61) if h != 5]
     assert len(updates[3].requests) == 1
     assert chain.max_in_flight > 1
+
+
+def test_a_sign_call_with_hostile_arguments_does_not_stop_the_indexer(tmp_path: Path) -> None:
+    """Anyone can put a `sign` receipt in a block: arguments nested a million levels deep (which made json.loads
+    raise RecursionError and killed the indexer for good, as every restart re-read the block), or oversized, are
+    ignored like any call the contract refuses, and the blocks after it are read."""
+
+    class HostileChain(FakeChain):
+        def __init__(self) -> None:
+            super().__init__()
+            deep = b'{"request": ' + b"[" * 1_000_000 + b"]" * 1_000_000 + b"}"
+            huge = json.dumps({"request": {"path": "x" * 200_000, "payload_v2": {"Ecdsa": "ab" * 32}}}).encode()
+            self.receipts[2] = [{**_receipt("sign", {}, "mallory.near"), "receipt": {"Action": {"actions": [
+                {"FunctionCall": {"method_name": "sign", "args": base64.b64encode(raw).decode(), "gas": 1,
+                                  "deposit": "1"}}]}}} for raw in (deep, huge)]
+
+    async def go() -> list[Any]:
+        indexer = Indexer(HostileChain(), "signer.near", tmp_path / "idx.sqlite", start_height=0,
+                          poll_interval_s=0.01)
+        task = asyncio.create_task(indexer.run())
+        try:
+            return [await asyncio.wait_for(indexer.updates.get(), 10) for _ in range(4)]
+        finally:
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+            indexer.close()
+
+    import sys
+
+    limit = sys.getrecursionlimit()
+    sys.setrecursionlimit(1_000_000)  # as py-evm does in the same process: the parser must not be reached
+    try:
+        updates = asyncio.run(go())
+    finally:
+        sys.setrecursionlimit(limit)
+    assert [u.height for u in updates] == [0, 1, 2, 3]
+    assert updates[2].requests == () and len(updates[3].requests) == 1
