@@ -2,6 +2,7 @@
 
 chainsig derive --root <key> --account <id> --path <path> --chain ethereum|bitcoin|…|solana
 chainsig sign --rpc <url> --contract <id> --account <id> --key <file|ENV> --path <path> --payload <hex>
+chainsig sign --network testnet …   (RPC and signer contract from near.toml; --rpc / --contract override)
 """
 
 from __future__ import annotations
@@ -49,10 +50,11 @@ def _sign(args: argparse.Namespace) -> int:
     scheme = PayloadScheme(args.scheme) if args.scheme else None
     request = SignRequest(path=args.path, payload=payload, domain_id=DomainId(args.domain), scheme=scheme)
     credentials = load_credentials(args.key, args.account)
+    rpc, contract = _endpoint(args)
     result = asyncio.run(
         request_signature(
-            args.rpc,
-            args.contract,
+            rpc,
+            contract,
             credentials,
             request,
             deposit_yocto=args.deposit,
@@ -62,6 +64,20 @@ def _sign(args: argparse.Namespace) -> int:
     )
     print(json.dumps(result.response))
     return 0
+
+
+def _endpoint(args: argparse.Namespace) -> tuple[str, str]:
+    """--rpc / --contract, filled in from near.toml's `--network` table when omitted."""
+    rpc, contract = args.rpc, args.contract
+    if args.network is not None:
+        from chainsig.networks import load_network
+
+        settings = load_network(args.network)
+        rpc = rpc or settings.rpc_url
+        contract = contract or settings.signer_contract_id
+    if not rpc or not contract:
+        raise ClientError("pass --network NAME (near.toml) or both --rpc and --contract")
+    return rpc, contract
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -77,8 +93,9 @@ def _parser() -> argparse.ArgumentParser:
     derive.set_defaults(handler=_derive)
 
     sign = commands.add_parser("sign", help="request a signature from the signer contract")
-    sign.add_argument("--rpc", required=True, help="NEAR JSON-RPC URL")
-    sign.add_argument("--contract", required=True, help="signer contract account id")
+    sign.add_argument("--network", help="a network of near.toml (localnet, testnet, mainnet): its RPC and signer")
+    sign.add_argument("--rpc", help="NEAR JSON-RPC URL")
+    sign.add_argument("--contract", help="signer contract account id")
     sign.add_argument("--account", required=True, help="the NEAR account that signs the transaction")
     sign.add_argument("--key", required=True, help="credentials JSON file, or the name of an env var holding it")
     sign.add_argument("--path", required=True, help="derivation path")

@@ -9,10 +9,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import signal
 import sys
-import time
 from pathlib import Path
 
 from mpc_service.config import ConfigError, load_config
@@ -47,42 +45,13 @@ async def _run(config_path: Path) -> int:
 
 
 async def _cluster(args: argparse.Namespace) -> int:
-    from mpc_service.cluster import NodeProcesses, deploy_signer, fetch_status, prepare_cluster
-
-    home: Path = args.home
-    home.mkdir(parents=True, exist_ok=True)
-    spec = await prepare_cluster(args.rpc, args.root_key, home, nodes=args.nodes, threshold=args.threshold,
-                                 contract_id=args.contract)
-    if args.deploy:
-        from contract.build import build_contract
-
-        wasm = build_contract(Path(__file__).resolve().parent.parent / "contract" / "signer").read_bytes()
-        await deploy_signer(args.rpc, args.root_key, spec, wasm)
-    procs = NodeProcesses(spec)
-    procs.start_all()
-    print(json.dumps({"cluster": str(home), "contract": spec.contract_id,
-                      "nodes": [{"account": n.account_id, "config": str(n.config_path), "p2p": n.url}
-                                for n in spec.nodes]}), flush=True)
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
+    """Development tooling, not part of the node: imported only for this command."""
     try:
-        last = 0.0
-        while not stop.is_set():
-            if time.monotonic() - last > 10:
-                last = time.monotonic()
-                for node in spec.nodes:
-                    status = await fetch_status(node)
-                    brief = {k: status[k] for k in ("protocol_state", "keyshares", "pools")} if status else "down"
-                    print(f"{node.account_id}: {json.dumps(brief)}", flush=True)
-            try:
-                await asyncio.wait_for(stop.wait(), 1.0)
-            except TimeoutError:
-                pass
-    finally:
-        procs.stop_all()
-    return 0
+        from chainsig_sandbox.cluster_cli import run_cluster
+    except ImportError as exc:
+        print(f"cluster: needs the project's tooling package chainsig_sandbox ({exc})", file=sys.stderr)
+        return 2
+    return await run_cluster(args)
 
 
 def _parser() -> argparse.ArgumentParser:

@@ -1,9 +1,9 @@
-"""A local cluster on one machine: node accounts, keys, node.toml files, the signer deployed and initialised, and one
-`python -m mpc_service run` process per node.
+"""MPC nodes on one machine: node accounts, keys and node.toml files, and one `python -m mpc_service run` process
+per node (logs in `<home>/node<i>/node.log`, status through `<home>/node<i>/data/status_addr`).
 
-Used by `python -m mpc_service cluster`, scripts/demo.py, the e2e tests and the benchmark. Chain access goes through
-JSON-RPC with the localnet harness (`localnet.workspaces.connect`), so it works against any NEAR RPC whose root
-account key we hold (the localnet's `validator_key.json`).
+Chain access goes through JSON-RPC with the harness client (`localnet.workspaces.connect`), so it works against any
+NEAR RPC whose root account key we hold (the localnet's `validator_key.json`). Used by `SignerNetwork`,
+`python -m mpc_service cluster`, the demo and the benchmarks.
 """
 
 from __future__ import annotations
@@ -28,14 +28,15 @@ __all__ = [
     "ClusterSpec",
     "NodeProcesses",
     "NodeSpec",
-    "deploy_signer",
     "fetch_status",
     "free_port",
     "prepare_cluster",
+    "vote_add_domains",
     "wait_for_keys",
 ]
 
 NEAR = 10**24
+PROJECT_ROOT = Path(__file__).resolve().parent.parent  # the checkout: `-m mpc_service` resolves to its code
 
 
 def free_port() -> int:
@@ -118,6 +119,8 @@ async def prepare_cluster(rpc_url: str, root_key_file: Path, home: Path, *, node
     from localnet.workspaces import connect
 
     root = read_validator_key(root_key_file)
+    if nodes < 2 or not 1 <= threshold <= nodes:
+        raise ValueError(f"need nodes >= 2 and 1 <= threshold <= nodes, got {nodes} nodes, threshold {threshold}")
     worker = connect(rpc_url, root)
     try:
         start_height = await worker.block_height()
@@ -151,28 +154,20 @@ async def prepare_cluster(rpc_url: str, root_key_file: Path, home: Path, *, node
     return spec
 
 
-async def deploy_signer(rpc_url: str, root_key_file: Path, spec: ClusterSpec, wasm: bytes,
-                        domains: tuple[str, ...] = ("Secp256k1", "Ed25519")) -> None:
-    """Create the contract account, deploy `wasm`, `init` with the cluster's participants, and have every
-    participant vote to add `domains` (the contract then enters Initializing and the nodes run the DKG)."""
-    from localnet.chain.keys import SecretKey
-    from localnet.rpc.home import read_validator_key
-    from localnet.workspaces import connect
+async def vote_add_domains(rpc_url: str, spec: ClusterSpec, domains: tuple[str, ...] = ("Secp256k1", "Ed25519")) -> None:
+    """Every participant votes to add `domains` (ids 0, 1, …); the contract then enters Initializing and the nodes
+    run the DKG. Signed with each node's account key (its p2p key), as an operator would."""
+    from localnet.rpc.home import ValidatorKey
+    from localnet.workspaces import SecretKey, connect
 
-    root = read_validator_key(root_key_file)
-    worker = connect(rpc_url, root)
+    proposal = [{"id": i, "scheme": s} for i, s in enumerate(domains)]
+    first = spec.nodes[0]
+    worker = connect(rpc_url, ValidatorKey(first.account_id, SecretKey.from_bytes(first.p2p_key.seed.expose())))
     try:
-        prefix = spec.contract_id.removesuffix("." + root.account_id)
-        contract = await (worker.root_account().create_subaccount(prefix).initial_balance(50 * NEAR).transact())
-        (await contract.deploy(wasm)).into_result()
-        (await contract.call(spec.contract_id, "init").args_json({"parameters": spec.parameters()})
-         .gas(300 * 10**12).transact()).into_result()
-        if domains:
-            proposal = [{"id": i, "scheme": s} for i, s in enumerate(domains)]
-            for node in spec.nodes:
-                account = worker.account(node.account_id, SecretKey.from_bytes(node.p2p_key.seed.expose()))
-                (await account.call(spec.contract_id, "vote_add_domains").args_json({"domains": proposal})
-                 .gas(300 * 10**12).transact()).into_result()
+        for node in spec.nodes:
+            account = worker.account(node.account_id, SecretKey.from_bytes(node.p2p_key.seed.expose()))
+            (await account.call(spec.contract_id, "vote_add_domains").args_json({"domains": proposal})
+             .gas(300 * 10**12).transact()).into_result()
     finally:
         await worker.close()
 
@@ -191,7 +186,7 @@ class NodeProcesses:
         env = {**os.environ, **self.env, **(extra_env or {})}
         self.procs[index] = subprocess.Popen(
             [sys.executable, "-m", "mpc_service", "run", "--config", str(node.config_path)],
-            stdout=log, stderr=subprocess.STDOUT, env=env, cwd=Path(__file__).resolve().parent.parent)
+            stdout=log, stderr=subprocess.STDOUT, env=env, cwd=PROJECT_ROOT)
         log.close()
 
     def start_all(self) -> None:
