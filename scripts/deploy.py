@@ -36,7 +36,7 @@ def _parser() -> argparse.ArgumentParser:
                         help='JSON: init\'s parameters {"threshold", "participants": {"next_id", "participants"}}')
     parser.add_argument("--wasm", type=Path, help="a built signer.wasm (default: build contract/signer)")
     parser.add_argument("--initial-balance", type=float, metavar="NEAR",
-                        help="balance of a newly created contract account (default: code storage + 10 % + 2 NEAR)")
+                        help="balance of a newly created contract account (default: code storage + 10%% + 2 NEAR)")
     parser.add_argument("--with-caller", action="store_true", help="also deploy the example caller contract")
     parser.add_argument("--caller-id", help="the caller's account (default: near.toml's caller_contract_id when it "
                                             "is a sub-account of the paying account, else caller.<paying account>)")

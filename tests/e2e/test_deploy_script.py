@@ -248,3 +248,14 @@ def test_bad_input_exits_non_zero_with_one_line_and_changes_nothing(env: Env) ->
                     "not a sub-account of deployer.test.near")
     assert env.nonce() == before
     assert env.account(f"fresh.{PAYER}") is None
+
+
+def test_help_names_every_option(capsys: pytest.CaptureFixture[str]) -> None:
+    from scripts.deploy import main
+
+    with pytest.raises(SystemExit) as done:
+        main(["--help"])
+    assert done.value.code == 0
+    text = capsys.readouterr().out
+    for option in ("--network", "--rpc", "--key-file", "--contract-id", "--participants", "--dry-run", "--upgrade"):
+        assert option in text
