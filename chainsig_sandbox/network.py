@@ -106,6 +106,9 @@ class SignerNetwork:
         """Build (or read) the signer, start the localnet, create node accounts, deploy + init the signer, vote the
         domains, start the nodes and wait until each holds a key share per domain and its presignatures."""
         opts = options or NetworkOptions()
+        if "Secp256k1" in opts.domains and 2 * opts.threshold - 1 > opts.nodes:
+            raise ValueError(f"threshold {opts.threshold} of {opts.nodes} nodes: ECDSA triples need 2t-1 = "
+                             f"{2 * opts.threshold - 1} nodes")
         home = work or Path(tempfile.mkdtemp(prefix="chainsig-sandbox-"))
         wasm = await asyncio.to_thread(signer_wasm, opts.signer_wasm)
         localnet = await asyncio.to_thread(start_localnet, home / "chain", wait_timeout_s=opts.rpc_wait_timeout_s)
@@ -173,8 +176,29 @@ class SignerNetwork:
 
     async def wait_for_keys(self, indices: list[int] | None = None, *, presignatures: int = 0,
                             timeout_s: float = 120.0) -> None:
+        """Wait until the nodes hold a key share per domain and `presignatures` each, and their indexers have
+        caught up with the chain (a request made right after this is seen within a few blocks)."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout_s
         await wait_for_keys(self.spec, len(self.options.domains), indices=indices, presignatures=presignatures,
                             timeout_s=timeout_s)
+        wanted = indices if indices is not None else [n.index for n in self.spec.nodes]
+        while True:
+            head = await self._head()
+            statuses = [await self.node_status(i) for i in wanted]
+            if all(s is not None and int(s["height"]["processed"]) >= head - 3 for s in statuses):
+                return
+            if loop.time() > deadline:
+                heights = [s["height"] if s else None for s in statuses]
+                raise TimeoutError(f"node indexers behind the chain head {head}: {heights}")
+            await asyncio.sleep(0.2)
+
+    async def _head(self) -> int:
+        from mpc_service.chain.rpc import JsonRpc
+
+        async with JsonRpc(self.rpc) as rpc:
+            status = await rpc.call("status", [])
+        return int(status["sync_info"]["latest_block_height"])
 
     async def node_status(self, index: int) -> dict[str, Any] | None:
         return await fetch_status(self.spec.nodes[index])
