@@ -125,7 +125,8 @@ class SignerNetwork:
             procs = NodeProcesses(spec)
             procs.start_all()
             network = cls(home, localnet, spec, procs, opts, report)
-            await network.wait_for_keys(presignatures=opts.ready_presignatures, timeout_s=opts.ready_timeout_s)
+            await network.wait_for_keys(presignatures=opts.ready_presignatures, timeout_s=opts.ready_timeout_s,
+                                        caught_up=True)
             return network
         except BaseException:
             if procs is not None:
@@ -175,13 +176,15 @@ class SignerNetwork:
         return NearCredentials.from_json(json.dumps({"account_id": account.id, "secret_key": key.to_near_string()}))
 
     async def wait_for_keys(self, indices: list[int] | None = None, *, presignatures: int = 0,
-                            timeout_s: float = 120.0) -> None:
-        """Wait until the nodes hold a key share per domain and `presignatures` each, and their indexers have
-        caught up with the chain (a request made right after this is seen within a few blocks)."""
+                            timeout_s: float = 120.0, caught_up: bool = False) -> None:
+        """Wait until the nodes hold a key share per domain and `presignatures` each, and with `caught_up` until
+        their indexers are within 3 blocks of the chain head (a request made then is seen at once)."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout_s
         await wait_for_keys(self.spec, len(self.options.domains), indices=indices, presignatures=presignatures,
                             timeout_s=timeout_s)
+        if not caught_up:
+            return
         wanted = indices if indices is not None else [n.index for n in self.spec.nodes]
         while True:
             head = await self._head()
@@ -276,6 +279,8 @@ class Sandbox:
         from chainsig.kdf import derive_public_key
         from chainsig.signatures import parse_signature_response
 
+        if not isinstance(response, dict) or "scheme" not in response:
+            raise AssertionError(f"not a signature response: {response!r}")
         key = derive_public_key(await self.public_key(domain_id), predecessor, path)
         signature = parse_signature_response(response)
         if not signature.verify(payload, key):  # type: ignore[arg-type]
