@@ -104,13 +104,13 @@ async def _sustained(rpc_url: str, creds: list[Any], seconds: float, rate: float
 
 
 async def bench(work: Path, sequential: int, burst: int, users: int, profile: Path | None = None,
-                sustained_s: float = 0.0, rate: float = 20.0) -> None:
+                sustained_s: float = 0.0, rate: float = 20.0, pool: int = POOL_PRESIGNATURES) -> None:
     from chainsig.sign import DomainId, SignRequest, request_signature
     from chainsig_sandbox import NetworkOptions, signer_network
     from mpc_service.chain.rpc import JsonRpc
 
-    options = NetworkOptions(nodes=5, threshold=3, contract_id=CONTRACT_ID, pools=(64, POOL_PRESIGNATURES),
-                             ready_presignatures=POOL_PRESIGNATURES, ready_timeout_s=300)
+    options = NetworkOptions(nodes=5, threshold=3, contract_id=CONTRACT_ID, pools=(2 * pool, pool),
+                             ready_presignatures=pool, ready_timeout_s=300)
     async with signer_network(options, work) as net:
         rpc_url, spec, procs = net.rpc, net.spec, net.procs
         # Each phase starts from idle nodes with full pools (the nodes refill them between requests).
@@ -133,7 +133,7 @@ async def bench(work: Path, sequential: int, burst: int, users: int, profile: Pa
             print(f"  latency ms (submit -> final outcome): p50 {_pct(ms, .5):.0f}  p95 {_pct(ms, .95):.0f}  "
                   f"mean {statistics.fmean(ms):.0f}")
 
-            await net.wait_for_keys(timeout_s=300, presignatures=POOL_PRESIGNATURES)
+            await net.wait_for_keys(timeout_s=300, presignatures=pool)
             await asyncio.sleep(2.0)
             pids = {"localnet": net.chain.pid, **{f"node{i}": p.pid for i, p in procs.procs.items()}}
             spies = _profile(pids, profile, 8) if profile is not None else []
@@ -177,11 +177,14 @@ def main() -> int:
                         help="after the burst, submit requests at --rate per second for this long")
     parser.add_argument("--rate", type=float, default=20.0, help="requests per second for --sustained")
     parser.add_argument("--profile", type=Path, help="record py-spy profiles of the burst into this directory")
+    parser.add_argument("--pool", type=int, default=POOL_PRESIGNATURES,
+                        help="presignatures_target of each node; every phase starts with full pools")
     parser.add_argument("--keep", action="store_true", help="keep the working directory (node logs)")
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="chainsig-bench-"))
     try:
-        asyncio.run(bench(work, args.sequential, args.burst, args.users, args.profile, args.sustained, args.rate))
+        asyncio.run(bench(work, args.sequential, args.burst, args.users, args.profile, args.sustained, args.rate,
+                          args.pool))
     finally:
         if args.keep:
             print(f"kept {work}")
