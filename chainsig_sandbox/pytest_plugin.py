@@ -7,7 +7,7 @@
 `signer_network` (session): one `SignerNetwork` for the whole run (3 nodes, threshold 2, both domains by default;
 override the `signer_network_options` fixture to change that). Its synchronous helpers (`new_user`, `status`,
 `wait_ready`, `run`) suit synchronous tests. `signer_sandbox` (per test, needs pytest-asyncio): a `Sandbox` with a
-root Worker for the test's loop. Nothing starts unless a test asks for one of them. CHAINSIG_SANDBOX_KEEP=1 keeps
+root Worker for the test's loop, once every node is keyed and caught up with the chain. Nothing starts unless a test asks for one of them. CHAINSIG_SANDBOX_KEEP=1 keeps
 the directory (node logs) after the run.
 """
 
@@ -57,5 +57,8 @@ else:
 
     @pytest_asyncio.fixture
     async def signer_sandbox(signer_network: SignerNetwork) -> AsyncIterator[Sandbox]:
+        # Each test starts on a ready network: every node keyed and its indexer at the chain head (an earlier test
+        # may have restarted nodes); one status round when nothing changed.
+        await signer_network.wait_for_keys(caught_up=True, timeout_s=signer_network.options.ready_timeout_s)
         async with signer_network.sandbox() as sandbox:
             yield sandbox
