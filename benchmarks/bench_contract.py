@@ -16,11 +16,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from chainsig_sandbox.standin import StandInKeys, deploy_running_signer, participant_parameters, submit_sign, wait_event
 from contract.build import PROJECT_CONTRACTS, build_contract
 from localnet.rpc.node import LocalnetNode, NodeConfig
 from localnet.workspaces import TGAS, BackgroundNode, ExecutionFinalResult, Worker, connect
-from tests.contract.conftest import deploy_signer, parameters, submit_sign, wait_event
-from tests.contract.network import Network
 
 SIGN_TARGET = 15 * TGAS
 RESPOND_TARGET = 10 * TGAS
@@ -37,14 +36,14 @@ def by_receipt(result: ExecutionFinalResult) -> list[tuple[str, int]]:
 async def governance(worker: Worker, wasm: bytes) -> list[tuple[str, int, int | None]]:
     """init, vote_add_domains, start_keygen_instance and vote_pk (the last vote of a round stores the key), then a
     resharing onto one more participant: vote_new_parameters, start_reshare_instance, vote_reshared."""
-    d = await deploy_signer(worker, wasm, None)
-    contract, nodes, keys = d.contract, d.participants, d.network.domains()
+    d = await deploy_running_signer(worker, wasm, None)
+    contract, nodes, keys = d.contract, d.participants, StandInKeys.generate().domains()
     rows: list[tuple[str, int, int | None]] = []
 
     def burnt(done: ExecutionFinalResult) -> int:
         return done.into_result().receipt_outcomes[0].gas_burnt
 
-    init = {"parameters": parameters(nodes), "init_config": {"key_event_timeout_blocks": 100_000}}
+    init = {"parameters": participant_parameters(nodes), "init_config": {"key_event_timeout_blocks": 100_000}}
     done = await contract.call("init").args_json(init).gas(300 * TGAS).transact()
     rows.append(("init (3 participants)", burnt(done), None))
     proposal = {"domains": [{"id": 0, "scheme": "Secp256k1"}, {"id": 1, "scheme": "Ed25519"}]}
@@ -62,7 +61,7 @@ async def governance(worker: Worker, wasm: bytes) -> list[tuple[str, int, int | 
                 {"key_event_id": event, "public_key": keys[domain]["public_key"]}).gas(300 * TGAS).transact()
         rows.append((f"vote_pk ({keys[domain]['scheme']}, last vote)", burnt(done), None))
     newcomer = await worker.dev_create_account()
-    entries = [*parameters(nodes)["participants"]["participants"],
+    entries = [*participant_parameters(nodes)["participants"]["participants"],
                [newcomer.id, 3, {"tls_public_key": "ed25519:" + "1" * 32, "url": "http://127.0.0.1:3003"}]]
     vote = {"prospective_epoch_id": 1,
             "proposal": {"threshold": 3, "participants": {"next_id": 4, "participants": entries}}}
@@ -89,7 +88,8 @@ async def bench() -> None:
         node.start()
         try:
             worker = connect(node.rpc_addr, node.validator)
-            d = await deploy_signer(worker, wasm, Network.generate())
+            stand_in = StandInKeys.generate()
+            d = await deploy_running_signer(worker, wasm, stand_in)
             cid = d.contract.id
             user = await worker.dev_create_account()
             rows: list[tuple[str, int, int | None]] = []
@@ -98,7 +98,7 @@ async def bench() -> None:
                 pending = await submit_sign(user, cid, {"path": "bench", "payload_v2": {kind: payload.hex()},
                                                         "domain_id": domain}, deposit=10)
                 item = await wait_event(pending)
-                response = d.network.respond(item["request"])
+                response = stand_in.respond(item["request"])
                 done = await d.participants[0].call(cid, "respond").args_json(
                     {"request": item["request"], "response": response}).gas(300 * TGAS).transact()
                 done.into_result()

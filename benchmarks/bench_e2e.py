@@ -104,38 +104,18 @@ async def _sustained(rpc_url: str, creds: list[Any], seconds: float, rate: float
 
 
 async def bench(work: Path, sequential: int, burst: int, users: int, profile: Path | None = None,
-                sustained_s: float = 0.0, rate: float = 20.0) -> None:
-    from chainsig.credentials import NearCredentials
+                sustained_s: float = 0.0, rate: float = 20.0, pool: int = POOL_PRESIGNATURES) -> None:
     from chainsig.sign import DomainId, SignRequest, request_signature
-    from contract.build import build_contract
-    from localnet.chain.keys import SecretKey
-    from localnet.rpc.home import read_validator_key
-    from localnet.workspaces import NEAR, connect
+    from chainsig_sandbox import NetworkOptions, signer_network
     from mpc_service.chain.rpc import JsonRpc
-    from mpc_service.cluster import NodeProcesses, deploy_signer, fetch_status, prepare_cluster, wait_for_keys
-    from scripts.demo import start_localnet
 
-    chain, rpc_url = start_localnet(work / "chain")
-    root_key = work / "chain" / "validator_key.json"
-    procs = None
-    try:
-        wasm = build_contract(ROOT / "contract" / "signer").read_bytes()
-        spec = await prepare_cluster(rpc_url, root_key, work / "cluster", nodes=5, threshold=3,
-                                     contract_id=CONTRACT_ID, pools=(64, POOL_PRESIGNATURES))
-        await deploy_signer(rpc_url, root_key, spec, wasm)
-        procs = NodeProcesses(spec)
-        procs.start_all()
+    options = NetworkOptions(nodes=5, threshold=3, contract_id=CONTRACT_ID, pools=(2 * pool, pool),
+                             ready_presignatures=pool, ready_timeout_s=300)
+    async with signer_network(options, work) as net:
+        rpc_url, spec, procs = net.rpc, net.spec, net.procs
         # Each phase starts from idle nodes with full pools (the nodes refill them between requests).
-        await wait_for_keys(spec, 2, timeout_s=300, presignatures=POOL_PRESIGNATURES)
         await asyncio.sleep(2.0)
-        worker = connect(rpc_url, read_validator_key(root_key))
-        creds = []
-        for i in range(users):
-            key = SecretKey.generate()
-            await worker.root_account().create_subaccount(f"bench{i}").initial_balance(50 * NEAR).keys(key).transact()
-            creds.append(NearCredentials.from_json(
-                f'{{"account_id": "bench{i}.test.near", "secret_key": "{key.to_near_string()}"}}'))
-        await worker.close()
+        creds = [await net.create_user(f"bench{i}", 50 * 10**24) for i in range(users)]
 
         async with JsonRpc(rpc_url) as rpc:
             ms: list[float] = []
@@ -153,10 +133,9 @@ async def bench(work: Path, sequential: int, burst: int, users: int, profile: Pa
             print(f"  latency ms (submit -> final outcome): p50 {_pct(ms, .5):.0f}  p95 {_pct(ms, .95):.0f}  "
                   f"mean {statistics.fmean(ms):.0f}")
 
-            await wait_for_keys(spec, 2, timeout_s=300, presignatures=POOL_PRESIGNATURES)
+            await net.wait_for_keys(timeout_s=300, presignatures=pool)
             await asyncio.sleep(2.0)
-            assert procs is not None
-            pids = {"localnet": chain.pid, **{f"node{i}": p.pid for i, p in procs.procs.items()}}
+            pids = {"localnet": net.chain.pid, **{f"node{i}": p.pid for i, p in procs.procs.items()}}
             spies = _profile(pids, profile, 8) if profile is not None else []
             if spies:
                 await asyncio.sleep(1.0)  # let py-spy attach
@@ -184,14 +163,9 @@ async def bench(work: Path, sequential: int, burst: int, users: int, profile: Pa
                 print(f"  failure: {type(f).__name__}: {f}")
             if sustained_s > 0:
                 await _sustained(rpc_url, creds, sustained_s, rate, pids)
-            statuses = [await fetch_status(n) for n in spec.nodes]
+            statuses = [await net.node_status(n.index) for n in spec.nodes]
             print("node pools after the burst (presignatures owned):",
                   [s["pools"]["presignatures_owned"] if s else None for s in statuses])
-    finally:
-        if procs is not None:
-            procs.stop_all()
-        chain.terminate()
-        chain.wait(10)
 
 
 def main() -> int:
@@ -203,11 +177,14 @@ def main() -> int:
                         help="after the burst, submit requests at --rate per second for this long")
     parser.add_argument("--rate", type=float, default=20.0, help="requests per second for --sustained")
     parser.add_argument("--profile", type=Path, help="record py-spy profiles of the burst into this directory")
+    parser.add_argument("--pool", type=int, default=POOL_PRESIGNATURES,
+                        help="presignatures_target of each node; every phase starts with full pools")
     parser.add_argument("--keep", action="store_true", help="keep the working directory (node logs)")
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="chainsig-bench-"))
     try:
-        asyncio.run(bench(work, args.sequential, args.burst, args.users, args.profile, args.sustained, args.rate))
+        asyncio.run(bench(work, args.sequential, args.burst, args.users, args.profile, args.sustained, args.rate,
+                          args.pool))
     finally:
         if args.keep:
             print(f"kept {work}")

@@ -5,6 +5,8 @@ chainsig sign --rpc <url> --contract <id> --account <id> --key <file|ENV> --path
 chainsig send --chain <name> --chain-rpc <url> --rpc <url> --contract <id> --account <id> --key <file|ENV> --path <path>
               --to <address> --amount <decimal> [fee options] [--dry-run]
 chainsig sign-message --chain ethereum … (--message <text> | --typed-data <file.json>)
+chainsig sign|send|sign-message --network testnet …   (RPC and signer contract from near.toml; --rpc / --contract
+                                                       override)
 """
 
 from __future__ import annotations
@@ -65,10 +67,11 @@ def _sign(args: argparse.Namespace) -> int:
     scheme = PayloadScheme(args.scheme) if args.scheme else None
     request = SignRequest(path=args.path, payload=payload, domain_id=DomainId(args.domain), scheme=scheme)
     credentials = load_credentials(args.key, args.account)
+    rpc, contract = _endpoint(args)
     result = asyncio.run(
         request_signature(
-            args.rpc,
-            args.contract,
+            rpc,
+            contract,
             credentials,
             request,
             deposit_yocto=args.deposit,
@@ -107,13 +110,15 @@ def _progress(line: str) -> None:
 def _signer(args: argparse.Namespace) -> Any:
     from chainsig.relay import NearSigner
 
-    return NearSigner(args.rpc, args.contract, load_credentials(args.key, args.account), args.timeout)
+    rpc, contract = _endpoint(args)
+    return NearSigner(rpc, contract, load_credentials(args.key, args.account), args.timeout)
 
 
 async def _sender_key(args: argparse.Namespace, chain: ChainAdapter) -> Any:
     from chainsig.relay import fetch_root_key
 
-    root = args.root or await fetch_root_key(args.rpc, args.contract, chain.curve.domain_id)
+    rpc, contract = _endpoint(args)
+    root = args.root or await fetch_root_key(rpc, contract, chain.curve.domain_id)
     return derive_public_key(root, args.account, args.path)
 
 
@@ -180,13 +185,26 @@ def _sign_message(args: argparse.Namespace) -> int:
 
 
 def _near_args(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--rpc", required=True, help="NEAR JSON-RPC URL")
-    parser.add_argument("--contract", required=True, help="signer contract account id")
+    parser.add_argument("--network", help="a network of near.toml (localnet, testnet, mainnet): its RPC and signer")
+    parser.add_argument("--rpc", help="NEAR JSON-RPC URL")
+    parser.add_argument("--contract", help="signer contract account id")
     parser.add_argument("--account", required=True, help="the NEAR account that calls `sign` (the predecessor)")
     parser.add_argument("--key", required=True, help="credentials JSON file, or the name of an env var holding it")
     parser.add_argument("--path", required=True, help="derivation path")
     parser.add_argument("--root", help="root public key (default: the contract's `public_key` for the chain's domain)")
     parser.add_argument("--timeout", type=float, default=None, help="give up on a signature after this many seconds")
+def _endpoint(args: argparse.Namespace) -> tuple[str, str]:
+    """--rpc / --contract, filled in from near.toml's `--network` table when omitted."""
+    rpc, contract = args.rpc, args.contract
+    if args.network is not None:
+        from chainsig.networks import load_network
+
+        settings = load_network(args.network)
+        rpc = rpc or settings.rpc_url
+        contract = contract or settings.signer_contract_id
+    if not rpc or not contract:
+        raise ClientError("pass --network NAME (near.toml) or both --rpc and --contract")
+    return rpc, contract
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -203,8 +221,9 @@ def _parser() -> argparse.ArgumentParser:
     derive.set_defaults(handler=_derive)
 
     sign = commands.add_parser("sign", help="request a signature from the signer contract")
-    sign.add_argument("--rpc", required=True, help="NEAR JSON-RPC URL")
-    sign.add_argument("--contract", required=True, help="signer contract account id")
+    sign.add_argument("--network", help="a network of near.toml (localnet, testnet, mainnet): its RPC and signer")
+    sign.add_argument("--rpc", help="NEAR JSON-RPC URL")
+    sign.add_argument("--contract", help="signer contract account id")
     sign.add_argument("--account", required=True, help="the NEAR account that signs the transaction")
     sign.add_argument("--key", required=True, help="credentials JSON file, or the name of an env var holding it")
     sign.add_argument("--path", required=True, help="derivation path")

@@ -1,5 +1,7 @@
 """`python -m mpc_service run --config node.toml` (one node) and
-`python -m mpc_service cluster --nodes 5 --threshold 3 --rpc URL --root-key validator_key.json` (a local cluster).
+`python -m mpc_service cluster --nodes 5 --threshold 3 --rpc URL --root-key validator_key.json [--standby K]`
+(a local cluster), and `python -m mpc_service vote-new-parameters --config node.toml --proposal FILE` (an operator
+votes a resharing proposal with the node's account key).
 
 A bad config or key file stops the node at start with `config error: <file>: <field>: <problem>` and exit code 2.
 SIGINT/SIGTERM shut the node down cleanly (tasks cancelled, mesh and stores closed).
@@ -12,7 +14,6 @@ import asyncio
 import json
 import signal
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
@@ -55,41 +56,47 @@ async def run_node(config_path: Path, node_class: Any) -> int:
 
 
 async def _cluster(args: argparse.Namespace) -> int:
-    from mpc_service.cluster import NodeProcesses, deploy_signer, fetch_status, prepare_cluster
-
-    home: Path = args.home
-    home.mkdir(parents=True, exist_ok=True)
-    spec = await prepare_cluster(args.rpc, args.root_key, home, nodes=args.nodes, threshold=args.threshold,
-                                 contract_id=args.contract)
-    if args.deploy:
-        from contract.build import build_contract
-
-        wasm = build_contract(Path(__file__).resolve().parent.parent / "contract" / "signer").read_bytes()
-        await deploy_signer(args.rpc, args.root_key, spec, wasm)
-    procs = NodeProcesses(spec)
-    procs.start_all()
-    print(json.dumps({"cluster": str(home), "contract": spec.contract_id,
-                      "nodes": [{"account": n.account_id, "config": str(n.config_path), "p2p": n.url}
-                                for n in spec.nodes]}), flush=True)
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
+    """Development tooling, not part of the node: imported only for this command."""
     try:
-        last = 0.0
-        while not stop.is_set():
-            if time.monotonic() - last > 10:
-                last = time.monotonic()
-                for node in spec.nodes:
-                    status = await fetch_status(node)
-                    brief = {k: status[k] for k in ("protocol_state", "keyshares", "pools")} if status else "down"
-                    print(f"{node.account_id}: {json.dumps(brief)}", flush=True)
-            try:
-                await asyncio.wait_for(stop.wait(), 1.0)
-            except TimeoutError:
-                pass
+        from chainsig_sandbox.cluster_cli import run_cluster
+    except ImportError as exc:
+        print(f"cluster: needs the project's tooling package chainsig_sandbox ({exc})", file=sys.stderr)
+        return 2
+    return await run_cluster(args)
+
+
+async def _vote_new_parameters(config_path: Path, proposal_file: Path) -> int:
+    """Vote `{"prospective_epoch_id", "proposal"}` from `proposal_file` with the node's account keys."""
+    from mpc_service.errors import MpcError
+    from mpc_service.keys import AccountKey, load_near_key_file
+    from mpc_service.responder import Responder
+
+    config = load_config(config_path)
+    try:
+        ballot = json.loads(proposal_file.read_text())
+    except (OSError, ValueError) as exc:
+        print(f"vote-new-parameters: cannot read {proposal_file}: {exc}", file=sys.stderr)
+        return 2
+    if not isinstance(ballot, dict) or set(ballot) != {"prospective_epoch_id", "proposal"}:
+        print('vote-new-parameters: the file must hold {"prospective_epoch_id": n, "proposal": {...}}',
+              file=sys.stderr)
+        return 2
+    try:
+        files = config.responder.access_key_files or [config.p2p_key_file]
+        keys = [k.key_pair for k in (load_near_key_file(p) for p in files) if isinstance(k, AccountKey)]
+    except MpcError as exc:
+        print(f"vote-new-parameters: {exc}", file=sys.stderr)
+        return 2
+    responder = Responder(config.chain.rpc_url, config.account_id, config.chain.contract_id, keys,
+                          gas_tgas=config.responder.gas_tgas, max_attempts=config.responder.max_attempts)
+    try:
+        outcome = await responder.call("vote_new_parameters", ballot)
     finally:
-        procs.stop_all()
+        await responder.close()
+    if not outcome.ok:
+        print(f"vote-new-parameters: refused: {outcome.detail}", file=sys.stderr)
+        return 1
+    print(json.dumps({"voted": True, "account_id": config.account_id, "detail": outcome.detail}))
     return 0
 
 
@@ -107,6 +114,13 @@ def _parser() -> argparse.ArgumentParser:
     cluster.add_argument("--contract", default="signer.test.near")
     cluster.add_argument("--home", type=Path, default=Path("cluster"))
     cluster.add_argument("--deploy", action="store_true", help="build, deploy and init the signer, add both domains")
+    cluster.add_argument("--standby", type=int, default=0,
+                         help="also create and start K nodes outside the participant set (ids --nodes, --nodes + 1, …; "
+                              "listed under \"standby\" in cluster.json) to add by resharing")
+    vote = sub.add_parser("vote-new-parameters", help="vote a resharing proposal with this node's account key")
+    vote.add_argument("--config", type=Path, required=True, help="node.toml")
+    vote.add_argument("--proposal", type=Path, required=True,
+                      help='JSON file: {"prospective_epoch_id": n, "proposal": {"threshold", "participants"}}')
     return parser
 
 
@@ -120,7 +134,13 @@ def main(argv: list[str] | None = None) -> int:
             return 2
         except KeyboardInterrupt:
             return 130
-    if args.nodes < 2 or not 1 <= args.threshold <= args.nodes:
+    if args.command == "vote-new-parameters":
+        try:
+            return asyncio.run(_vote_new_parameters(args.config, args.proposal))
+        except ConfigError as exc:
+            print(f"config error: {exc}", file=sys.stderr)
+            return 2
+    if args.nodes < 2 or not 1 <= args.threshold <= args.nodes or args.standby < 0:
         print("cluster: need --nodes >= 2 and 1 <= --threshold <= --nodes", file=sys.stderr)
         return 2
     return asyncio.run(_cluster(args))

@@ -1,8 +1,9 @@
 """`python3 -m scripts.demo`: the whole flow on one machine, with real processes.
 
 1. start the localnet (`python -m localnet`), 2. build and deploy the signer contract and `init` it with 5 participants
-(threshold 3), 3. start 5 MPC node processes; every participant votes to add the secp256k1 and ed25519 domains and the
-nodes run the DKG and `vote_pk`, 4. as a user, derive the Ethereum address of `alice.test.near` + `ethereum-1`,
+(threshold 3) through the deploy script's code path, 3. start 5 MPC node processes; every participant votes to add the
+secp256k1 and ed25519 domains and the nodes run the DKG and `vote_pk` (1-3 are `chainsig_sandbox.SignerNetwork`, the
+fixture dApp tests use), 4. as a user, derive the Ethereum address of `alice.test.near` + `ethereum-1`,
 5. request a signature over an EIP-1559 transaction hash with `chainsig sign` (py-near underneath), 6. show that the
 signed transaction recovers to the derived address, 7. relay it to a real EVM (py-evm through eth-tester, in process) where
 the derived address was funded, and check that it executes. Everything is stopped at the end; `--keep` leaves the directory.
@@ -32,60 +33,35 @@ def step(text: str) -> None:
     print(f"\n== {text}", flush=True)
 
 
-def start_localnet(home: Path) -> tuple[subprocess.Popen[bytes], str]:
-    home.mkdir(parents=True, exist_ok=True)
-    log = open(home / "localnet.log", "wb")  # noqa: SIM115 - owned by the child
-    proc = subprocess.Popen([sys.executable, "-m", "localnet", "--home", str(home), "--port", "0"],
-                            stdout=log, stderr=subprocess.STDOUT, cwd=ROOT)
-    log.close()
-    addr = home / "rpc_addr"
-    deadline = time.monotonic() + 60
-    while not addr.exists():
-        if proc.poll() is not None or time.monotonic() > deadline:
-            raise SystemExit(f"localnet did not start; see {home / 'localnet.log'}")
-        time.sleep(0.1)
-    return proc, addr.read_text().strip()
-
-
 async def demo(work: Path) -> None:
+    from eth_tester import EthereumTester, PyEVMBackend
+
     from chainsig.addresses import ethereum_address
     from chainsig.evm import Eip1559Transaction
     from chainsig.kdf import derive_public_key
     from chainsig.keys import Secp256k1PublicKey
     from chainsig.signatures import EcdsaSignature
-    from eth_tester import EthereumTester, PyEVMBackend
+    from chainsig_sandbox import NetworkOptions, SignerNetwork
     from localnet.chain.keys import SecretKey
-    from localnet.rpc.home import read_validator_key
-    from localnet.workspaces import NEAR, connect
-    from mpc_service.cluster import NodeProcesses, deploy_signer, prepare_cluster, wait_for_keys
+    from localnet.workspaces import NEAR
 
-    step("1. starting the localnet")
-    chain_proc, rpc = start_localnet(work / "chain")
-    root_key = work / "chain" / "validator_key.json"
-    print(f"localnet RPC at {rpc}")
-    procs: NodeProcesses | None = None
+    step("1-3. localnet, signer contract (deployed and `init`ed through scripts/deploy's code), 5 MPC nodes")
+    if not (ROOT / "contract" / "signer" / "contract.py").exists():
+        raise SystemExit("contract/signer/contract.py does not exist yet: the signer contract is not written")
+    print("starting the localnet, building signer.wasm (cached), creating 5 node accounts, deploying the signer;")
+    print("then every participant votes to add domains 0 (Secp256k1) and 1 (Ed25519) and the nodes run the DKG")
+    started = time.monotonic()
+    net = await SignerNetwork.start(NetworkOptions(nodes=5, threshold=3, contract_id=CONTRACT_ID), work)
+    rpc = net.rpc
     try:
-        step("2. building and deploying the signer contract")
-        contract_dir = ROOT / "contract" / "signer"
-        if not (contract_dir / "contract.py").exists():
-            raise SystemExit("contract/signer/contract.py does not exist yet: the signer contract is not written")
-        from contract.build import build_contract
-
-        wasm = build_contract(contract_dir).read_bytes()
-        print(f"signer.wasm: {len(wasm)} bytes")
-        spec = await prepare_cluster(rpc, root_key, work / "cluster", nodes=5, threshold=3, contract_id=CONTRACT_ID)
-        await deploy_signer(rpc, root_key, spec, wasm)
-        print(f"deployed {CONTRACT_ID}; init with 5 participants, threshold 3; domains 0 (Secp256k1), 1 (Ed25519) voted")
-
-        step("3. starting 5 MPC nodes; they run the DKG and vote_pk")
-        procs = NodeProcesses(spec)
-        procs.start_all()
-        started = time.monotonic()
-        await wait_for_keys(spec, 2, timeout_s=180, presignatures=1)
-        worker = connect(rpc, read_validator_key(root_key))
+        for line in net.deploy_report.lines():
+            print(line)
+        print(f"localnet RPC at {rpc}; nodes: {', '.join(n.account_id for n in net.spec.nodes)}")
+        worker = net.connect()
         root_pk = (await worker.view(CONTRACT_ID, "public_key", {"domain_id": 0})).json()
         state = (await worker.view(CONTRACT_ID, "state", {})).json()
-        print(f"DKG done in {time.monotonic() - started:.1f} s; contract state {state['protocol_state']}")
+        print(f"ready (DKG done) {time.monotonic() - started:.1f} s after start; contract state "
+              f"{state['protocol_state']}")
         print(f"root secp256k1 key: {root_pk}")
 
         step(f"4. deriving the Ethereum address of {USER} + {PATH}")
@@ -143,10 +119,7 @@ async def demo(work: Path) -> None:
             raise SystemExit("FAILED: the relayed transaction did not execute as signed")
         print("OK: the transaction signed by the MPC network executed on the EVM")
     finally:
-        if procs is not None:
-            procs.stop_all()
-        chain_proc.terminate()
-        chain_proc.wait(10)
+        net.stop()
 
 
 def main() -> int:

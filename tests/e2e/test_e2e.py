@@ -170,7 +170,7 @@ def test_a_second_secp256k1_domain_signs_with_its_own_presignatures(cluster: E2E
             await worker.close()
 
     cluster.run(vote())
-    from mpc_service.cluster import wait_for_keys
+    from chainsig_sandbox.nodes import wait_for_keys
 
     cluster.run(wait_for_keys(cluster.spec, 3, presignatures=1, timeout_s=180))
     statuses = [cluster.status(i) for i in range(NODES)]

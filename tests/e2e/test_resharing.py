@@ -30,45 +30,21 @@ STANDBY = NODES  # the sixth node's index and, after the vote, its participant i
 
 
 class Reshare:
-    def __init__(self, work: Path, rpc: str, root_key: Path, spec: Any, procs: Any) -> None:
-        self.work, self.rpc, self.root_key, self.spec, self.procs = work, rpc, root_key, spec, procs
-        self.users = 0
+    """The running network (chainsig_sandbox.SignerNetwork) and the checks these tests make."""
+
+    def __init__(self, network: Any) -> None:
+        self.network = network
+        self.rpc, self.spec, self.procs = network.rpc, network.spec, network.procs
 
     def run(self, coro: Any) -> Any:
         return asyncio.run(coro)
 
-    async def view(self, method: str, args: dict[str, Any]) -> Any:
-        from mpc_service.chain.rpc import JsonRpc
-
-        async with JsonRpc(self.rpc) as rpc:
-            return await rpc.view(CONTRACT_ID, method, args)
-
     def state(self) -> dict[str, Any]:
-        result: dict[str, Any] = self.run(self.view("state", {}))
+        result: dict[str, Any] = self.run(self.network.view("state", {}))
         return result
 
     def new_user(self) -> Any:
-        import json
-
-        from chainsig.credentials import NearCredentials
-        from localnet.chain.keys import SecretKey
-        from localnet.rpc.home import read_validator_key
-        from localnet.workspaces import NEAR, connect
-
-        self.users += 1
-        key = SecretKey.generate()
-
-        async def create() -> None:
-            worker = connect(self.rpc, read_validator_key(self.root_key))
-            try:
-                await worker.root_account().create_subaccount(f"r{self.users}").initial_balance(20 * NEAR).keys(
-                    key).transact()
-            finally:
-                await worker.close()
-
-        self.run(create())
-        return NearCredentials.from_json(json.dumps({"account_id": f"r{self.users}.test.near",
-                                                     "secret_key": key.to_near_string()}))
+        return self.network.new_user()
 
     def sign(self, creds: Any, jobs: list[tuple[str, bytes, int]]) -> None:
         async def go() -> list[Any]:
@@ -78,11 +54,25 @@ class Reshare:
                                   timeout_s=90) for p, m, d in jobs)))
 
         for (path, payload, domain), result in zip(jobs, self.run(go()), strict=True):
-            root = self.run(self.view("public_key", {"domain_id": domain}))
+            root = self.run(self.network.view("public_key", {"domain_id": domain}))
             key = derive_public_key(root, creds.account_id, path)
             sig = result.signature
             assert isinstance(sig, EcdsaSignature if domain == 0 else Ed25519Signature)
             assert sig.verify(payload, key), f"{path}: signature does not verify under the derived key"
+
+    def vote_new_parameters(self, index: int, ballot: dict[str, Any]) -> None:
+        """An operator's vote with its node's key: `python -m mpc_service vote-new-parameters`."""
+        import json
+        import subprocess
+        import sys
+
+        node = self.spec.everyone[index]
+        ballot_file = node.home / "ballot.json"
+        ballot_file.write_text(json.dumps(ballot))
+        done = subprocess.run([sys.executable, "-m", "mpc_service", "vote-new-parameters", "--config",
+                               str(node.config_path), "--proposal", str(ballot_file)],
+                              capture_output=True, text=True, cwd=ROOT, timeout=120, check=False)
+        assert done.returncode == 0, done.stderr
 
     def wait(self, what: str, condition: Any, timeout_s: float = 240) -> None:
         deadline = time.monotonic() + timeout_s
@@ -92,37 +82,18 @@ class Reshare:
 
 
 @pytest.fixture(scope="module")
-def net(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Reshare]:
-    from contract.build import build_contract
-    from mpc_service.cluster import ClusterSpec, NodeProcesses, deploy_signer, prepare_cluster, wait_for_keys
-    from tests.e2e.conftest import _start_localnet
+def net() -> Iterator[Reshare]:
+    from chainsig_sandbox.network import NetworkOptions, SignerNetwork
 
-    wasm = build_contract(ROOT / "contract" / "signer").read_bytes()
-    work = tmp_path_factory.mktemp("reshare")
-    chain, rpc = _start_localnet(work / "chain")
-    procs = None
+    network = asyncio.run(SignerNetwork.start(NetworkOptions(nodes=NODES, threshold=THRESHOLD, standby=1,
+                                                             pools=(16, 4), ready_timeout_s=300)))
     try:
-        root_key = work / "chain" / "validator_key.json"
-        everyone = asyncio.run(prepare_cluster(rpc, root_key, work / "cluster", nodes=NODES + 1, threshold=THRESHOLD,
-                                               contract_id=CONTRACT_ID, pools=(16, 4)))
-        initial = ClusterSpec(rpc, CONTRACT_ID, THRESHOLD, everyone.nodes[:NODES])
-        asyncio.run(deploy_signer(rpc, root_key, initial, wasm))
-        procs = NodeProcesses(everyone)
-        procs.start_all()  # the standby runs too: it waits until a proposal names it
-        asyncio.run(wait_for_keys(initial, 2, presignatures=1, timeout_s=240))
-        yield Reshare(work, rpc, root_key, everyone, procs)
+        yield Reshare(network)
     finally:
-        if procs is not None:
-            procs.stop_all()
-        chain.terminate()
-        chain.wait(10)
+        network.stop()
 
 
 def test_participants_change_and_every_derived_key_stays(net: Reshare) -> None:
-    from localnet.chain.keys import SecretKey
-    from localnet.rpc.home import read_validator_key
-    from localnet.workspaces import connect
-
     before = net.state()
     assert before["protocol_state"] == "Running" and before["epoch"] == 0
     keys_before = {d["id"]: d["public_key"] for d in before["domains"]}
@@ -131,25 +102,14 @@ def test_participants_change_and_every_derived_key_stays(net: Reshare) -> None:
     derived_before = {(p, d): str(derive_public_key(keys_before[d], user.account_id, p)) for p in paths for d in (0, 1)}
     net.sign(user, [("before", os.urandom(32), 0), ("before-ed", os.urandom(32), 1)])
 
-    standby = net.spec.nodes[STANDBY]
+    standby = net.spec.everyone[STANDBY]
     proposal = {"threshold": THRESHOLD, "participants": {"next_id": NODES + 1, "participants": [
         *[p for p in before["participants"]["participants"] if p[1] != 0],
         [standby.account_id, STANDBY, {"tls_public_key": standby.p2p_key.public_key_str, "url": standby.url}]]}}
 
-    async def vote() -> None:
-        worker = connect(net.rpc, read_validator_key(net.root_key))
-        try:
-            # Current participants first (a proposed newcomer may vote once `threshold` of them did).
-            for index in (1, 2, 3, 4, STANDBY):
-                node = net.spec.nodes[index]
-                account = worker.account(node.account_id, SecretKey.from_bytes(node.p2p_key.seed.expose()))
-                (await account.call(CONTRACT_ID, "vote_new_parameters")
-                 .args_json({"prospective_epoch_id": 1, "proposal": proposal}).gas(300 * 10**12).transact()
-                 ).into_result()
-        finally:
-            await worker.close()
-
-    net.run(vote())
+    ballot = {"prospective_epoch_id": 1, "proposal": proposal}
+    for index in (1, 2, 3, 4, STANDBY):  # current participants first: a newcomer votes once `threshold` of them did
+        net.vote_new_parameters(index, ballot)
     # While resharing (or right after), the previous participants keep answering.
     net.sign(user, [("during", os.urandom(32), 0), ("during-ed", os.urandom(32), 1)])
     net.wait("the new epoch", lambda: (s := net.state())["protocol_state"] == "Running" and s["epoch"] == 1)
@@ -159,12 +119,10 @@ def test_participants_change_and_every_derived_key_stays(net: Reshare) -> None:
     for (path, domain), derived in derived_before.items():
         assert str(derive_public_key(after["domains"][domain]["public_key"], user.account_id, path)) == derived
 
-    from mpc_service.cluster import ClusterSpec, fetch_status
-
-    new_set = ClusterSpec(net.rpc, CONTRACT_ID, THRESHOLD, tuple(net.spec.nodes[i] for i in (1, 2, 3, 4, STANDBY)))
+    from chainsig_sandbox.nodes import fetch_status
 
     def ready() -> bool:
-        statuses = [net.run(fetch_status(n)) for n in new_set.nodes]
+        statuses = [net.run(fetch_status(net.spec.everyone[i])) for i in (1, 2, 3, 4, STANDBY)]
         return all(s is not None and len(s["keyshares"]) == 2 and s["pools"]["presignatures_owned"] >= 1
                    for s in statuses)
 
@@ -172,7 +130,7 @@ def test_participants_change_and_every_derived_key_stays(net: Reshare) -> None:
     net.sign(user, [("after", os.urandom(32), 0), ("after-ed", os.urandom(32), 1)])
 
     # The departed node deleted its key shares.
-    db = sqlite3.connect(net.spec.nodes[0].home / "data" / "assets.sqlite")
+    db = sqlite3.connect(net.spec.everyone[0].home / "data" / "assets.sqlite")
     try:
         net.wait("node 0 to delete its shares",
                  lambda: db.execute("SELECT COUNT(*) FROM key_shares").fetchone() == (0,), timeout_s=60)
@@ -200,14 +158,14 @@ def test_a_keygen_attempt_broken_by_a_restart_is_retried_and_completes(net: Resh
 
     running = [p[1] for p in net.state()["participants"]["participants"]]
     victim = running[2]
-    log_file = net.spec.nodes[victim].home / "node.log"
+    log_file = net.spec.everyone[victim].home / "node.log"
     seen_lines = len(log_file.read_text().splitlines())
 
     async def vote() -> None:
-        worker = connect(net.rpc, read_validator_key(net.root_key))
+        worker = connect(net.rpc, read_validator_key(net.network.root_key))
         try:
             for index in running:
-                node = net.spec.nodes[index]
+                node = net.spec.everyone[index]
                 account = worker.account(node.account_id, SecretKey.from_bytes(node.p2p_key.seed.expose()))
                 (await account.call(CONTRACT_ID, "vote_add_domains")
                  .args_json({"domains": [{"id": 2, "scheme": "Secp256k1"}]}).gas(300 * 10**12).transact()).into_result()

@@ -1,9 +1,9 @@
-"""A local cluster on one machine: node accounts, keys, node.toml files, the signer deployed and initialised, and one
-`python -m mpc_service run` process per node.
+"""MPC nodes on one machine: node accounts, keys and node.toml files, and one `python -m mpc_service run` process
+per node (logs in `<home>/node<i>/node.log`, status through `<home>/node<i>/data/status_addr`).
 
-Used by `python -m mpc_service cluster`, scripts/demo.py, the e2e tests and the benchmark. Chain access goes through
-JSON-RPC with the localnet harness (`localnet.workspaces.connect`), so it works against any NEAR RPC whose root
-account key we hold (the localnet's `validator_key.json`).
+Chain access goes through JSON-RPC with the harness client (`localnet.workspaces.connect`), so it works against any
+NEAR RPC whose root account key we hold (the localnet's `validator_key.json`). Used by `SignerNetwork`,
+`python -m mpc_service cluster`, the demo and the benchmarks.
 """
 
 from __future__ import annotations
@@ -28,17 +28,18 @@ __all__ = [
     "ClusterSpec",
     "NodeProcesses",
     "NodeSpec",
-    "deploy_signer",
     "fetch_status",
     "free_port",
     "prepare_cluster",
+    "vote_add_domains",
     "wait_for_keys",
 ]
 
 NEAR = 10**24
-# The contract's keygen attempt timeout for clusters: longer than the node's DKG timeout (120 s) at the localnet's
+# The contract's key event attempt timeout for clusters (init_config): longer than the node's DKG timeout (120 s) at the localnet's
 # 100 ms blocks (the contract's default, the reference's 30 blocks, assumes ~1 s blocks).
 KEY_EVENT_TIMEOUT_BLOCKS = 1500
+PROJECT_ROOT = Path(__file__).resolve().parent.parent  # the checkout: `-m mpc_service` resolves to its code
 
 
 def free_port() -> int:
@@ -72,13 +73,22 @@ class ClusterSpec:
     contract_id: str
     threshold: int
     nodes: tuple[NodeSpec, ...]
+    standby: tuple[NodeSpec, ...] = ()  # running nodes outside the participant set, with the ids they would get
 
     def parameters(self) -> dict[str, Any]:
-        """`init`'s `parameters` for these nodes."""
+        """`init`'s `parameters` for the participants (not the standby nodes)."""
         return {"threshold": self.threshold, "participants": {
-            "next_id": len(self.nodes),
-            "participants": [[n.account_id, n.index, {"tls_public_key": n.p2p_key.public_key_str, "url": n.url}]
-                             for n in self.nodes]}}
+            "next_id": len(self.nodes), "participants": [participant_entry(n) for n in self.nodes]}}
+
+    @property
+    def everyone(self) -> tuple[NodeSpec, ...]:
+        """Participants and standby nodes; `everyone[i].index == i`."""
+        return (*self.nodes, *self.standby)
+
+
+def participant_entry(node: NodeSpec) -> list[Any]:
+    """The contract's `[account_id, participant_id, {"tls_public_key", "url"}]` for a node."""
+    return [node.account_id, node.index, {"tls_public_key": node.p2p_key.public_key_str, "url": node.url}]
 
 
 def _node_toml(node: NodeSpec, spec: ClusterSpec, start_height: int, pools: tuple[int, int]) -> str:
@@ -114,18 +124,23 @@ gas_tgas = 100
 
 
 async def prepare_cluster(rpc_url: str, root_key_file: Path, home: Path, *, nodes: int, threshold: int,
-                          contract_id: str, responder_keys: int = 3, pools: tuple[int, int] = (16, 8)) -> ClusterSpec:
-    """Create node accounts (sub-accounts of the root key's account) and write every node's files under `home`."""
+                          contract_id: str, responder_keys: int = 3, pools: tuple[int, int] = (16, 8),
+                          standby: int = 0) -> ClusterSpec:
+    """Create node accounts (sub-accounts of the root key's account) and write every node's files under `home`.
+    `standby` more nodes get accounts, keys and configs too (ids `nodes`, `nodes + 1`, …) but are not in the
+    participant set: they join when a resharing proposal names them."""
     from localnet.chain.keys import SecretKey
     from localnet.rpc.home import read_validator_key
     from localnet.workspaces import connect
 
     root = read_validator_key(root_key_file)
+    if nodes < 2 or not 1 <= threshold <= nodes:
+        raise ValueError(f"need nodes >= 2 and 1 <= threshold <= nodes, got {nodes} nodes, threshold {threshold}")
     worker = connect(rpc_url, root)
     try:
         start_height = await worker.block_height()
         specs: list[NodeSpec] = []
-        for i in range(nodes):
+        for i in range(nodes + standby):
             p2p = Ed25519KeyPair.generate()
             extra = tuple(Ed25519KeyPair.generate() for _ in range(responder_keys))
             account_id = f"node{i}.{root.account_id}"
@@ -138,7 +153,7 @@ async def prepare_cluster(rpc_url: str, root_key_file: Path, home: Path, *, node
             specs.append(NodeSpec(i, account_id, home / f"node{i}", free_port(), p2p, extra))
     finally:
         await worker.close()
-    spec = ClusterSpec(rpc_url, contract_id, threshold, tuple(specs))
+    spec = ClusterSpec(rpc_url, contract_id, threshold, tuple(specs[:nodes]), tuple(specs[nodes:]))
     for node in specs:
         node.home.mkdir(parents=True, exist_ok=True)
         write_near_key_file(node.home / "p2p_key.json", AccountKey(node.account_id, node.p2p_key))
@@ -150,32 +165,26 @@ async def prepare_cluster(rpc_url: str, root_key_file: Path, home: Path, *, node
             handle.write(os.urandom(32).hex())
         node.config_path.write_text(_node_toml(node, spec, start_height, pools))
     (home / "cluster.json").write_text(json.dumps({"rpc_url": rpc_url, "contract_id": contract_id,
-                                                   "threshold": threshold, "parameters": spec.parameters()}, indent=1))
+                                                   "threshold": threshold, "parameters": spec.parameters(),
+                                                   "standby": [participant_entry(n) for n in spec.standby]},
+                                                  indent=1))
     return spec
 
 
-async def deploy_signer(rpc_url: str, root_key_file: Path, spec: ClusterSpec, wasm: bytes,
-                        domains: tuple[str, ...] = ("Secp256k1", "Ed25519")) -> None:
-    """Create the contract account, deploy `wasm`, `init` with the cluster's participants, and have every
-    participant vote to add `domains` (the contract then enters Initializing and the nodes run the DKG)."""
-    from localnet.chain.keys import SecretKey
-    from localnet.rpc.home import read_validator_key
-    from localnet.workspaces import connect
+async def vote_add_domains(rpc_url: str, spec: ClusterSpec, domains: tuple[str, ...] = ("Secp256k1", "Ed25519")) -> None:
+    """Every participant votes to add `domains` (ids 0, 1, …); the contract then enters Initializing and the nodes
+    run the DKG. Signed with each node's account key (its p2p key), as an operator would."""
+    from localnet.rpc.home import ValidatorKey
+    from localnet.workspaces import SecretKey, connect
 
-    root = read_validator_key(root_key_file)
-    worker = connect(rpc_url, root)
+    proposal = [{"id": i, "scheme": s} for i, s in enumerate(domains)]
+    first = spec.nodes[0]
+    worker = connect(rpc_url, ValidatorKey(first.account_id, SecretKey.from_bytes(first.p2p_key.seed.expose())))
     try:
-        prefix = spec.contract_id.removesuffix("." + root.account_id)
-        contract = await (worker.root_account().create_subaccount(prefix).initial_balance(50 * NEAR).transact())
-        (await contract.deploy(wasm)).into_result()
-        init = {"parameters": spec.parameters(), "init_config": {"key_event_timeout_blocks": KEY_EVENT_TIMEOUT_BLOCKS}}
-        (await contract.call(spec.contract_id, "init").args_json(init).gas(300 * 10**12).transact()).into_result()
-        if domains:
-            proposal = [{"id": i, "scheme": s} for i, s in enumerate(domains)]
-            for node in spec.nodes:
-                account = worker.account(node.account_id, SecretKey.from_bytes(node.p2p_key.seed.expose()))
-                (await account.call(spec.contract_id, "vote_add_domains").args_json({"domains": proposal})
-                 .gas(300 * 10**12).transact()).into_result()
+        for node in spec.nodes:
+            account = worker.account(node.account_id, SecretKey.from_bytes(node.p2p_key.seed.expose()))
+            (await account.call(spec.contract_id, "vote_add_domains").args_json({"domains": proposal})
+             .gas(300 * 10**12).transact()).into_result()
     finally:
         await worker.close()
 
@@ -189,16 +198,17 @@ class NodeProcesses:
         self.procs: dict[int, subprocess.Popen[bytes]] = {}
 
     def start(self, index: int, extra_env: dict[str, str] | None = None) -> None:
-        node = self.spec.nodes[index]
+        node = self.spec.everyone[index]
         log = open(node.home / "node.log", "ab")  # noqa: SIM115 - owned by the child for its lifetime
         env = {**os.environ, **self.env, **(extra_env or {})}
         self.procs[index] = subprocess.Popen(
             [sys.executable, "-m", "mpc_service", "run", "--config", str(node.config_path)],
-            stdout=log, stderr=subprocess.STDOUT, env=env, cwd=Path(__file__).resolve().parent.parent)
+            stdout=log, stderr=subprocess.STDOUT, env=env, cwd=PROJECT_ROOT)
         log.close()
 
     def start_all(self) -> None:
-        for node in self.spec.nodes:
+        """Every participant and standby node."""
+        for node in self.spec.everyone:
             self.start(node.index)
 
     def stop(self, index: int, *, kill: bool = False, timeout_s: float = 10.0) -> int | None:
