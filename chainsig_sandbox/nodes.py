@@ -55,8 +55,9 @@ class NodeSpec:
     account_id: str
     home: Path
     p2p_port: int
-    p2p_key: Ed25519KeyPair = field(repr=False)
-    account_keys: tuple[Ed25519KeyPair, ...] = field(repr=False, default=())
+    p2p_key: Ed25519KeyPair = field(repr=False)  # the mesh's TLS identity only: not an access key of the account
+    account_keys: tuple[Ed25519KeyPair, ...] = field(repr=False, default=())  # function-call keys for the signer
+    account_key: Ed25519KeyPair | None = field(repr=False, default=None)  # the operator's full-access key
 
     @property
     def config_path(self) -> Path:
@@ -131,6 +132,7 @@ async def prepare_cluster(rpc_url: str, root_key_file: Path, home: Path, *, node
     participant set: they join when a resharing proposal names them."""
     from localnet.chain.keys import SecretKey
     from localnet.rpc.home import read_validator_key
+    from localnet.types import FunctionCallPermission
     from localnet.workspaces import connect
 
     root = read_validator_key(root_key_file)
@@ -141,22 +143,28 @@ async def prepare_cluster(rpc_url: str, root_key_file: Path, home: Path, *, node
         start_height = await worker.block_height()
         specs: list[NodeSpec] = []
         for i in range(nodes + standby):
-            p2p = Ed25519KeyPair.generate()
+            # Three kinds of keys, as the reference separates them: the operator's full-access key (kept beside
+            # the node, not used by it), function-call keys for the signer contract (respond and votes), and the
+            # p2p TLS key (registered in the contract's participant info, not an access key at all).
+            owner, p2p = Ed25519KeyPair.generate(), Ed25519KeyPair.generate()
             extra = tuple(Ed25519KeyPair.generate() for _ in range(responder_keys))
             account_id = f"node{i}.{root.account_id}"
             account = await (worker.root_account().create_subaccount(f"node{i}").initial_balance(20 * NEAR)
-                             .keys(SecretKey.from_bytes(p2p.seed.expose())).transact())
+                             .keys(SecretKey.from_bytes(owner.seed.expose())).transact())
             batch = account.batch(account_id)
             for key in extra:
-                batch = batch.add_key(SecretKey.from_bytes(key.seed.expose()).public_key)
+                batch = batch.add_key(SecretKey.from_bytes(key.seed.expose()).public_key,
+                                      FunctionCallPermission(allowance=None, receiver_id=contract_id))
             (await batch.transact()).into_result()
-            specs.append(NodeSpec(i, account_id, home / f"node{i}", free_port(), p2p, extra))
+            specs.append(NodeSpec(i, account_id, home / f"node{i}", free_port(), p2p, extra, owner))
     finally:
         await worker.close()
     spec = ClusterSpec(rpc_url, contract_id, threshold, tuple(specs[:nodes]), tuple(specs[nodes:]))
     for node in specs:
         node.home.mkdir(parents=True, exist_ok=True)
         write_near_key_file(node.home / "p2p_key.json", AccountKey(node.account_id, node.p2p_key))
+        assert node.account_key is not None
+        write_near_key_file(node.home / "account_key.json", AccountKey(node.account_id, node.account_key))
         for i, key in enumerate(node.account_keys):
             write_near_key_file(node.home / f"key{i}.json", AccountKey(node.account_id, key))
         secret = node.home / "storage.secret"
@@ -173,16 +181,16 @@ async def prepare_cluster(rpc_url: str, root_key_file: Path, home: Path, *, node
 
 async def vote_add_domains(rpc_url: str, spec: ClusterSpec, domains: tuple[str, ...] = ("Secp256k1", "Ed25519")) -> None:
     """Every participant votes to add `domains` (ids 0, 1, …); the contract then enters Initializing and the nodes
-    run the DKG. Signed with each node's account key (its p2p key), as an operator would."""
+    run the DKG. Signed with each node's function-call key for the signer, as its node would."""
     from localnet.rpc.home import ValidatorKey
     from localnet.workspaces import SecretKey, connect
 
     proposal = [{"id": i, "scheme": s} for i, s in enumerate(domains)]
     first = spec.nodes[0]
-    worker = connect(rpc_url, ValidatorKey(first.account_id, SecretKey.from_bytes(first.p2p_key.seed.expose())))
+    worker = connect(rpc_url, ValidatorKey(first.account_id, SecretKey.from_bytes(first.account_keys[0].seed.expose())))
     try:
         for node in spec.nodes:
-            account = worker.account(node.account_id, SecretKey.from_bytes(node.p2p_key.seed.expose()))
+            account = worker.account(node.account_id, SecretKey.from_bytes(node.account_keys[0].seed.expose()))
             (await account.call(spec.contract_id, "vote_add_domains").args_json({"domains": proposal})
              .gas(300 * 10**12).transact()).into_result()
     finally:

@@ -153,6 +153,26 @@ def test_the_same_request_asked_again_after_its_answer_is_answered_again(cluster
     _sign_many(cluster, creds, [("again-ed", ed_message, 1)])
 
 
+def test_a_nodes_p2p_key_is_not_an_access_key_of_its_account(cluster: E2ECluster) -> None:
+    """Keys are separated as in the reference: the p2p TLS key only identifies the node on the mesh; the node signs
+    transactions with function-call keys that can call the signer contract and nothing else."""
+    from mpc_service.chain.rpc import JsonRpc
+
+    async def keys(account_id: str) -> list[dict[str, Any]]:
+        async with JsonRpc(cluster.rpc) as rpc:
+            result = await rpc.call("query", {"request_type": "view_access_key_list", "finality": "final",
+                                              "account_id": account_id})
+        listed: list[dict[str, Any]] = result["keys"]
+        return listed
+
+    for node in cluster.spec.nodes:
+        listed = {k["public_key"]: k["access_key"]["permission"] for k in cluster.run(keys(node.account_id))}
+        assert node.p2p_key.public_key_str not in listed
+        for key in node.account_keys:
+            permission = listed[key.public_key_str]
+            assert isinstance(permission, dict) and permission["FunctionCall"]["receiver_id"] == CONTRACT_ID
+
+
 def test_a_second_secp256k1_domain_signs_with_its_own_presignatures(cluster: E2ECluster) -> None:
     """Presignatures are per domain key: a domain added later gets its own pool and signs under its own key."""
     from localnet.chain.keys import SecretKey
@@ -163,7 +183,7 @@ def test_a_second_secp256k1_domain_signs_with_its_own_presignatures(cluster: E2E
         worker = connect(cluster.rpc, read_validator_key(cluster.root_key))
         try:
             for node in cluster.spec.nodes:
-                account = worker.account(node.account_id, SecretKey.from_bytes(node.p2p_key.seed.expose()))
+                account = worker.account(node.account_id, SecretKey.from_bytes(node.account_keys[0].seed.expose()))
                 (await account.call(CONTRACT_ID, "vote_add_domains")
                  .args_json({"domains": [{"id": 2, "scheme": "Secp256k1"}]}).gas(300 * 10**12).transact()).into_result()
         finally:

@@ -166,7 +166,7 @@ def test_a_keygen_attempt_broken_by_a_restart_is_retried_and_completes(net: Resh
         try:
             for index in running:
                 node = net.spec.everyone[index]
-                account = worker.account(node.account_id, SecretKey.from_bytes(node.p2p_key.seed.expose()))
+                account = worker.account(node.account_id, SecretKey.from_bytes(node.account_keys[0].seed.expose()))
                 (await account.call(CONTRACT_ID, "vote_add_domains")
                  .args_json({"domains": [{"id": 2, "scheme": "Secp256k1"}]}).gas(300 * 10**12).transact()).into_result()
         finally:
