@@ -8,7 +8,7 @@ interpreter, and each import costs gas.
 """
 
 import near
-from host import TGAS, args, emit_event, fail, require_private, return_json
+from host import TGAS, args, emit_event, fail, is_account_id, require_no_deposit, require_private, return_json
 
 VERSION = "0.1.0"
 CONFIG_KEY = "c"
@@ -63,6 +63,7 @@ def init():
     """{"parameters": {"threshold", "participants"}, "init_config"?}: Running with no domains (contract only)."""
     import protocol
 
+    require_no_deposit("init")
     require_private()
     call_args = args()
     protocol.init(call_args)
@@ -74,6 +75,7 @@ def init_running():
     """{"parameters", "domains": [{"id", "scheme", "public_key"}], "init_config"?}: Running with those keys."""
     import protocol
 
+    require_no_deposit("init_running")
     require_private()
     call_args = args()
     protocol.init_running(call_args)
@@ -84,6 +86,7 @@ def init_running():
 def vote_add_domains():
     import protocol
 
+    require_no_deposit("vote_add_domains")
     protocol.vote_add_domains(args())
 
 
@@ -91,14 +94,19 @@ def vote_add_domains():
 def vote_pk():
     import protocol
 
+    require_no_deposit("vote_pk")
     protocol.vote_pk(args())
 
 
 @near.export
 def update_config():
     """{"config": {...}}: change gas settings (contract account only)."""
+    require_no_deposit("update_config")
     require_private()
-    _set_config(args().get("config"))
+    config_value = args().get("config")
+    if config_value is None:
+        fail("Invalid config: expected {\"config\": {<field>: Tgas, ...}}")
+    _set_config(config_value)
 
 
 # ---- sign / respond ---------------------------------------------------------------------------------
@@ -175,6 +183,7 @@ def respond():
     import signreq
     import verify
 
+    require_no_deposit("respond")
     state = protocol.load()
     responder = protocol.require_participant(state)
     if near.signer_account_id() != responder:
@@ -216,7 +225,10 @@ def respond():
 @near.export
 def return_signature_and_clean_state_on_success():
     """Yield callback: returns the signature, or (timeout) drops this yield's queue entry and fails."""
+    require_no_deposit(CALLBACK)
     require_private()
+    if near.promise_results_count() != 1:
+        fail(CALLBACK + " is the yield callback of sign; it cannot be called directly.")
     status, data = near.promise_result(0)
     if status == 1:
         near.value_return(data)
@@ -245,6 +257,7 @@ def return_signature_and_clean_state_on_success():
 
 @near.export
 def fail_on_timeout():
+    require_no_deposit("fail_on_timeout")
     require_private()
     fail(TIMEOUT_ERROR)
 
@@ -262,6 +275,7 @@ def _view_domain(call_args):
 @near.export
 def public_key():
     """{"domain_id"?: 0} -> "secp256k1:<base58 X||Y>" | "ed25519:<base58>"."""
+    require_no_deposit("public_key")
     domain = _view_domain(args())
     return_json(_domain_or_fail(domain)[1])
 
@@ -271,6 +285,7 @@ def derived_public_key():
     """{"path", "predecessor"?, "domain_id"?} -> the key `sign` uses for (predecessor, path)."""
     import kdf
 
+    require_no_deposit("derived_public_key")
     call_args = args()
     domain = _view_domain(call_args)
     path = call_args.get("path")
@@ -279,8 +294,8 @@ def derived_public_key():
     predecessor = call_args.get("predecessor")
     if predecessor is None:
         predecessor = near.predecessor_account_id()
-    if not isinstance(predecessor, str):
-        fail("Invalid predecessor: expected an account id")
+    elif not is_account_id(predecessor):
+        fail("Invalid predecessor: expected a NEAR account id")
     scheme, public_key_text = _domain_or_fail(domain)
     root = kdf.parse_public_key(public_key_text, scheme)
     tweak = kdf.derive_tweak(predecessor, path)
@@ -301,7 +316,10 @@ def latest_key_version():
     """{"signature_scheme"?: "Secp256k1"} -> the highest domain id with that scheme."""
     import protocol
 
+    require_no_deposit("latest_key_version")
     scheme = args().get("signature_scheme", "Secp256k1")
+    if scheme not in protocol.SCHEMES:
+        fail("Invalid signature_scheme: expected \"Secp256k1\" or \"Ed25519\"")
     latest = None
     for domain in protocol.load()["domains"]:
         if domain["scheme"] == scheme:
@@ -316,6 +334,7 @@ def get_pending_request():
     """{"request": {"tweak", "payload", "domain_id"}} -> null | {"data_id", "data_ids", "request_id"}."""
     import signreq
 
+    require_no_deposit("get_pending_request")
     domain, tweak, kind, payload = signreq.parse_request_object(args().get("request"))
     rid = signreq.request_id(domain, tweak, kind, payload)
     queue = signreq.read_queue(rid)
@@ -330,14 +349,24 @@ def get_pending_request():
 def state():
     import protocol
 
+    require_no_deposit("state")
     return_json(protocol.view_state(protocol.load()))
 
 
 @near.export
 def config():
+    require_no_deposit("config")
     return_json(_config())
 
 
 @near.export
 def version():
+    require_no_deposit("version")
     return_json(VERSION)
+
+
+@near.export
+def contract_source_metadata():
+    """NEP-330 metadata (defined here so that nearc does not inject its own, which would keep a deposit)."""
+    require_no_deposit("contract_source_metadata")
+    near.value_return('{"standards":[{"standard":"nep330","version":"1.0.0"}]}')
