@@ -8,7 +8,7 @@ interpreter, and each import costs gas.
 """
 
 import near
-from host import TGAS, args, emit_event, fail, require_private, return_json
+from host import TGAS, args, emit_event, fail, is_account_id, require_no_deposit, require_private, return_json
 
 VERSION = "0.1.0"
 CONFIG_KEY = "c"
@@ -68,6 +68,7 @@ def init():
     """{"parameters": {"threshold", "participants"}, "init_config"?}: Running with no domains (contract only)."""
     import protocol
 
+    require_no_deposit("init")
     require_private()
     call_args = args()
     protocol.init(call_args)
@@ -79,6 +80,7 @@ def init_running():
     """{"parameters", "domains": [{"id", "scheme", "public_key"}], "init_config"?}: Running with those keys."""
     import protocol
 
+    require_no_deposit("init_running")
     require_private()
     call_args = args()
     protocol.init_running(call_args)
@@ -87,6 +89,7 @@ def init_running():
 
 @near.export
 def vote_add_domains():
+    require_no_deposit("vote_add_domains")
     import keygen
 
     keygen.vote_add_domains(args())
@@ -94,6 +97,7 @@ def vote_add_domains():
 
 @near.export
 def start_keygen_instance():
+    require_no_deposit("start_keygen_instance")
     import keygen
 
     keygen.start_keygen_instance(args())
@@ -101,6 +105,7 @@ def start_keygen_instance():
 
 @near.export
 def vote_pk():
+    require_no_deposit("vote_pk")
     import keygen
 
     keygen.vote_pk(args())
@@ -108,6 +113,7 @@ def vote_pk():
 
 @near.export
 def vote_cancel_keygen():
+    require_no_deposit("vote_cancel_keygen")
     import keygen
 
     keygen.vote_cancel_keygen(args())
@@ -115,6 +121,7 @@ def vote_cancel_keygen():
 
 @near.export
 def vote_abort_key_event_instance():
+    require_no_deposit("vote_abort_key_event_instance")
     import keygen
 
     keygen.vote_abort_key_event_instance(args())
@@ -122,6 +129,7 @@ def vote_abort_key_event_instance():
 
 @near.export
 def vote_new_parameters():
+    require_no_deposit("vote_new_parameters")
     import resharing
 
     resharing.vote_new_parameters(args())
@@ -129,6 +137,7 @@ def vote_new_parameters():
 
 @near.export
 def start_reshare_instance():
+    require_no_deposit("start_reshare_instance")
     import resharing
 
     resharing.start_reshare_instance(args())
@@ -136,6 +145,7 @@ def start_reshare_instance():
 
 @near.export
 def vote_reshared():
+    require_no_deposit("vote_reshared")
     import resharing
 
     resharing.vote_reshared(args())
@@ -143,6 +153,7 @@ def vote_reshared():
 
 @near.export
 def vote_cancel_resharing():
+    require_no_deposit("vote_cancel_resharing")
     import resharing
 
     resharing.vote_cancel_resharing(args())
@@ -151,8 +162,12 @@ def vote_cancel_resharing():
 @near.export
 def update_config():
     """{"config": {...}}: change gas settings (contract account only)."""
+    require_no_deposit("update_config")
     require_private()
-    _set_config(args().get("config"))
+    config_value = args().get("config")
+    if config_value is None:
+        fail("Invalid config: expected {\"config\": {<field>: Tgas, ...}}")
+    _set_config(config_value)
 
 
 # ---- sign / respond ---------------------------------------------------------------------------------
@@ -229,6 +244,7 @@ def respond():
     import signreq
     import verify
 
+    require_no_deposit("respond")
     state = protocol.load()
     responder = protocol.require_participant(state)
     if near.signer_account_id() != responder:
@@ -270,7 +286,10 @@ def respond():
 @near.export
 def return_signature_and_clean_state_on_success():
     """Yield callback: returns the signature, or (timeout) drops this yield's queue entry and fails."""
+    require_no_deposit(CALLBACK)
     require_private()
+    if near.promise_results_count() != 1:
+        fail(CALLBACK + " is the yield callback of sign; it cannot be called directly.")
     status, data = near.promise_result(0)
     if status == 1:
         near.value_return(data)
@@ -299,6 +318,7 @@ def return_signature_and_clean_state_on_success():
 
 @near.export
 def fail_on_timeout():
+    require_no_deposit("fail_on_timeout")
     require_private()
     fail(TIMEOUT_ERROR)
 
@@ -316,6 +336,7 @@ def _view_domain(call_args):
 @near.export
 def public_key():
     """{"domain_id"?: 0} -> "secp256k1:<base58 X||Y>" | "ed25519:<base58>"."""
+    require_no_deposit("public_key")
     domain = _view_domain(args())
     return_json(_domain_or_fail(domain)[1])
 
@@ -325,6 +346,7 @@ def derived_public_key():
     """{"path", "predecessor"?, "domain_id"?} -> the key `sign` uses for (predecessor, path)."""
     import kdf
 
+    require_no_deposit("derived_public_key")
     call_args = args()
     domain = _view_domain(call_args)
     path = call_args.get("path")
@@ -333,8 +355,8 @@ def derived_public_key():
     predecessor = call_args.get("predecessor")
     if predecessor is None:
         predecessor = near.predecessor_account_id()
-    if not isinstance(predecessor, str):
-        fail("Invalid predecessor: expected an account id")
+    elif not is_account_id(predecessor):
+        fail("Invalid predecessor: expected a NEAR account id")
     scheme, public_key_text = _domain_or_fail(domain)
     root = kdf.parse_public_key(public_key_text, scheme)
     tweak = kdf.derive_tweak(predecessor, path)
@@ -355,7 +377,10 @@ def latest_key_version():
     """{"signature_scheme"?: "Secp256k1"} -> the highest domain id with that scheme."""
     import protocol
 
+    require_no_deposit("latest_key_version")
     scheme = args().get("signature_scheme", "Secp256k1")
+    if scheme not in protocol.SCHEMES:
+        fail("Invalid signature_scheme: expected \"Secp256k1\" or \"Ed25519\"")
     latest = None
     for domain in protocol.load()["domains"]:
         if domain["scheme"] == scheme:
@@ -370,6 +395,7 @@ def get_pending_request():
     """{"request": {"tweak", "payload", "domain_id"}} -> null | {"data_id", "data_ids", "request_id"}."""
     import signreq
 
+    require_no_deposit("get_pending_request")
     domain, tweak, kind, payload = signreq.parse_request_object(args().get("request"))
     rid = signreq.request_id(domain, tweak, kind, payload)
     queue = signreq.read_queue(rid)
@@ -384,14 +410,24 @@ def get_pending_request():
 def state():
     import protocol
 
+    require_no_deposit("state")
     return_json(protocol.view_state(protocol.load()))
 
 
 @near.export
 def config():
+    require_no_deposit("config")
     return_json(_config())
 
 
 @near.export
 def version():
+    require_no_deposit("version")
     return_json(VERSION)
+
+
+@near.export
+def contract_source_metadata():
+    """NEP-330 metadata (defined here so that nearc does not inject its own, which would keep a deposit)."""
+    require_no_deposit("contract_source_metadata")
+    near.value_return('{"standards":[{"standard":"nep330","version":"1.0.0"}]}')

@@ -63,6 +63,29 @@ def emit_event(event, data_json):
     )
 
 
+def require_no_deposit(method):
+    """near-sdk's check for non-payable methods, first thing in each (views too): the panic returns the deposit."""
+    if near.attached_deposit():
+        fail("Method " + method + " doesn't accept deposit")
+
+
+def is_account_id(value):
+    """NEAR's account id rules: 2..64 characters a-z 0-9, a single '.', '-' or '_' only between two of them."""
+    if not isinstance(value, str) or len(value) < 2 or len(value) > 64:
+        return False
+    after_separator = True
+    for char in value:
+        if char == "." or char == "-" or char == "_":
+            if after_separator:
+                return False
+            after_separator = True
+        elif ("a" <= char <= "z") or ("0" <= char <= "9"):
+            after_separator = False
+        else:
+            return False
+    return not after_separator
+
+
 def require_private():
     """Only the contract account itself may call (near-sdk's #[private])."""
     if near.predecessor_account_id() != near.current_account_id():

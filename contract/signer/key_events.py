@@ -12,7 +12,7 @@ contract only sees the clock when called, so a timed-out attempt is dropped by t
 import json
 
 import near
-from host import fail, read_json
+from host import fail, read_json, require_no_deposit
 
 DEFAULT_TIMEOUT_BLOCKS = 30  # contract.DEFAULT_CONFIG["key_event_timeout_blocks"], the reference's default
 ID_MISMATCH = "Key event Id mismatch"
@@ -24,8 +24,7 @@ ALREADY_VOTED = "Vote already casted."
 
 
 def refuse_deposit(method):
-    if near.attached_deposit() != 0:
-        fail("Method " + method + " doesn't accept deposit")
+    require_no_deposit(method)
 
 
 def voter():

@@ -14,7 +14,7 @@ document (keygen.py / resharing.py) lives under "x" and the votes for new parame
 import json
 
 import near
-from host import fail, read_json, write_json
+from host import fail, is_account_id, read_json, write_json
 
 STATE_KEY = "s"
 SCHEMES = ("Secp256k1", "Ed25519")
@@ -87,15 +87,17 @@ def validate_parameters(parameters):
     accounts = {}
     ids = {}
     for entry in entries:
-        if not isinstance(entry, list) or len(entry) != 3 or not isinstance(entry[0], str) or not entry[0]:
+        if not isinstance(entry, list) or len(entry) != 3:
             fail("Invalid participant entry: expected [account_id, id, {\"tls_public_key\", \"url\"}]")
+        if not is_account_id(entry[0]):
+            fail("Invalid participant account id: " + json.dumps(entry[0]))
         pid = _int(entry[1], "participant id")
         info = entry[2]
         if not isinstance(info, dict) or not isinstance(info.get("tls_public_key"), str) \
                 or not isinstance(info.get("url"), str):
             fail("Invalid participant info for " + entry[0] + ": expected {\"tls_public_key\": str, \"url\": str}")
-        if not info["tls_public_key"].startswith("ed25519:"):
-            fail("Invalid participant info for " + entry[0] + ": tls_public_key must be an ed25519: key")
+        if not _is_ed25519_key(info["tls_public_key"]):
+            fail("Invalid participant info for " + entry[0] + ": tls_public_key must be an ed25519:<base58 32 bytes> key")
         if entry[0] in accounts:
             fail("Duplicate participant account: " + entry[0])
         if pid in ids:
@@ -113,6 +115,16 @@ def validate_parameters(parameters):
         fail("Invalid threshold parameters: threshold " + str(threshold) + " is below 60% of " + str(n)
              + " participants")
     return {"threshold": threshold, "participants": {"next_id": next_id, "participants": entries}}
+
+
+def _is_ed25519_key(text):
+    import kdf
+
+    try:
+        kdf.parse_public_key(text, "Ed25519")
+    except kdf.KeyFormatError:
+        return False
+    return True
 
 
 def _require_uninitialized():

@@ -14,8 +14,7 @@ from host import fail
 
 SECP256K1_N = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141
 MAX_FAN_OUT = 128
-EDDSA_MIN_BYTES = 32
-EDDSA_MAX_BYTES = 1232
+EDDSA_MAX_BYTES = 1232  # near/mpc: 0..1232 bytes (Solana's transaction size limit)
 KIND_OF_SCHEME = {"Secp256k1": "Ecdsa", "Ed25519": "Eddsa"}
 REQUEST_NOT_FOUND = "This sign request has timed out, was completed, or never existed."
 
@@ -83,11 +82,16 @@ def check_payload(kind, payload, domain, scheme):
     if kind == "Ecdsa":
         if len(payload) != 32:
             fail("Malformed payload. Ecdsa payload must be exactly 32 bytes, got " + str(len(payload)) + ".")
-        if int.from_bytes(payload, "big") >= SECP256K1_N:
+        value = int.from_bytes(payload, "big")
+        # Stricter than near/mpc (which accepts 0): with h = 0 anyone can forge a signature for any key
+        # (R = u*X, r = R.x, s = r/u verifies), and the nodes refuse it only after spending a presignature.
+        if value == 0:
+            fail("Malformed payload. Ecdsa payload must not be zero (a zero hash makes ECDSA signatures forgeable).")
+        if value >= SECP256K1_N:
             fail("Malformed payload. Payload hash cannot be converted to a secp256k1 scalar (must be below n).")
-    elif len(payload) < EDDSA_MIN_BYTES or len(payload) > EDDSA_MAX_BYTES:
-        fail("Malformed payload. Eddsa payload must be between " + str(EDDSA_MIN_BYTES) + " and "
-             + str(EDDSA_MAX_BYTES) + " bytes, got " + str(len(payload)) + ".")
+    elif len(payload) > EDDSA_MAX_BYTES:
+        fail("Malformed payload. Eddsa payload must be at most " + str(EDDSA_MAX_BYTES) + " bytes, got "
+             + str(len(payload)) + ".")
 
 
 def parse_request_object(request):
@@ -109,7 +113,9 @@ def parse_request_object(request):
 
 def request_json(domain, tweak, kind, payload):
     """The canonical request object, serialized."""
-    return ('{"tweak":"' + tweak.hex() + '","payload":{"' + kind + '":"' + payload.hex() + '"},"domain_id":'
+    # MicroPython's b"".hex() divides by zero: an empty Eddsa payload is written as "" directly.
+    return ('{"tweak":"' + tweak.hex() + '","payload":{"' + kind + '":"' + (payload.hex() if payload else "")
+            + '"},"domain_id":'
             + str(domain) + "}")
 
 

@@ -28,7 +28,7 @@ def parse_secp256k1(response):
         fail("Invalid response.big_r.affine_point: expected a 33-byte compressed point")
     if len(s) != 32:
         fail("Invalid response.s.scalar: expected 32 bytes")
-    if recovery_id not in (0, 1) or isinstance(recovery_id, bool):
+    if not isinstance(recovery_id, int) or isinstance(recovery_id, bool) or recovery_id not in (0, 1):
         fail("Invalid response.recovery_id: expected 0 or 1")
     return big_r, s, recovery_id
 

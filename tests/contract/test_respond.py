@@ -137,3 +137,16 @@ async def test_timeout_fails_the_caller_and_cleans_up(worker: Worker, signer: De
                          signer.network.respond(item["request"]))
     assert "This sign request has timed out, was completed, or never existed." in failure(late)
 
+
+
+async def test_short_eddsa_payloads_sign(worker: Worker, signer: Deployment) -> None:
+    """EdDSA payloads of 0..31 bytes are valid (near/mpc allows 0..1232 since its #3876)."""
+    user = await worker.dev_create_account()
+    for payload in (b"", b"\x01", os.urandom(31)):
+        pending = await submit_sign(user, signer.contract.id, {"path": "short", "payload_v2": {"Eddsa": payload.hex()},
+                                                               "domain_id": 1})
+        request = (await wait_event(pending))["request"]
+        assert request["payload"] == {"Eddsa": payload.hex()}
+        (await respond(signer.participants[0], signer.contract.id, request, signer.network.respond(request))) \
+            .into_result()
+        assert (await pending.wait()).json()["scheme"] == "Ed25519"
