@@ -74,8 +74,15 @@ async def test_every_exported_method_but_sign_refuses_a_deposit(
     owner = d.contract.as_account()
     await refused(owner, cid, "update_config", {"config": {"fail_on_timeout_tera_gas": 4}})
     await refused(owner, cid, "init", {"parameters": parameters(nodes)})
+    event = {"key_event_id": {"epoch_id": 0, "domain_id": 0, "attempt_id": 0}}
+    governance = {"start_keygen_instance": event, "vote_abort_key_event_instance": event,
+                  "start_reshare_instance": event, "vote_reshared": event, "vote_cancel_keygen": {"next_domain_id": 2},
+                  "vote_cancel_resharing": {},
+                  "vote_new_parameters": {"prospective_epoch_id": 1, "proposal": parameters(nodes)}}
+    for method, args in governance.items():
+        await refused(nodes[0], cid, method, args)
     checked |= {"respond", "vote_add_domains", "vote_pk", "return_signature_and_clean_state_on_success",
-                "fail_on_timeout", "update_config", "init", *views}
+                "fail_on_timeout", "update_config", "init", *views, *governance}
     assert await d.contract.view_state() == state_before  # nothing written, the request still pending
     assert (await d.contract.view("get_pending_request", {"request": request})).json() is not None
 

@@ -348,6 +348,27 @@ def _pending_view(w: World) -> dict[str, Any]:
     return {"request": json.loads(json.dumps(w.pending["Ecdsa"]))}
 
 
+def _key_event_base(w: World) -> dict[str, Any]:
+    return {"key_event_id": {"epoch_id": 0, "domain_id": 0, "attempt_id": 0}}
+
+
+def _key_event_fields(w: World, a: dict[str, Any]) -> list[tuple[Path, st.SearchStrategy[Any]]]:
+    return [(("key_event_id",), st.one_of(st.just(DROP), not_a(dict))),
+            *[(("key_event_id", f), st.one_of(st.just(DROP), bad_u32)) for f in ("epoch_id", "domain_id", "attempt_id")]]
+
+
+def _proposal_base(w: World) -> dict[str, Any]:
+    """A well-formed proposal (the running participants, same threshold) voted while Initializing: refused."""
+    return {"prospective_epoch_id": 1, "proposal": _init_base(w, False)["parameters"]}
+
+
+def _proposal_fields(w: World, a: dict[str, Any]) -> list[tuple[Path, st.SearchStrategy[Any]]]:
+    return [(("prospective_epoch_id",), st.one_of(st.just(DROP), bad_u32)),
+            (("proposal",), st.one_of(st.just(DROP), not_a(dict))),
+            (("proposal", "threshold"), st.one_of(st.just(DROP), bad_u32, st.sampled_from([0, 1, 100]))),
+            (("proposal", "participants"), st.one_of(st.just(DROP), not_a(dict), json_values))]
+
+
 SPECS: dict[str, Spec] = {
     "sign": Spec("running", "outsider", _sign_base, _sign_fields, deposit=1, gas=50 * TGAS, any_caller=True),
     "respond": Spec("running", "participant", lambda w: _respond_base(w, "Ecdsa"), _respond_fields),
@@ -376,9 +397,22 @@ SPECS: dict[str, Spec] = {
     "config": Spec("running", "outsider", lambda w: {}, _no_fields, view=True),
     "version": Spec("running", "outsider", lambda w: {}, _no_fields, view=True),
     "contract_source_metadata": Spec("running", "outsider", lambda w: {}, _no_fields, view=True),
+    # Key events outside their state (Running has no keygen or resharing; Initializing takes no proposal).
+    "start_keygen_instance": Spec("running", "participant", _key_event_base, _key_event_fields),
+    "vote_abort_key_event_instance": Spec("running", "participant", _key_event_base, _key_event_fields),
+    "start_reshare_instance": Spec("running", "participant", _key_event_base, _key_event_fields),
+    "vote_reshared": Spec("running", "participant", _key_event_base, _key_event_fields),
+    "vote_cancel_keygen": Spec("running", "participant", lambda w: {"next_domain_id": 2},
+                               lambda w, a: [(("next_domain_id",), st.one_of(st.just(DROP), bad_u32))]),
+    "vote_cancel_resharing": Spec("running", "participant", lambda w: {}, _no_fields),
+    "vote_new_parameters": Spec("initializing", "participant", _proposal_base, _proposal_fields),
 }
 # Methods whose every call fails whatever the arguments (only the yield machinery may call them).
-ALWAYS_FAILS = {"return_signature_and_clean_state_on_success", "fail_on_timeout"}
+# Methods whose spec calls them in a state where even valid arguments are refused (the key-event methods outside
+# their state): the property is then that hostile arguments are refused cleanly and change nothing.
+ALWAYS_FAILS = {"return_signature_and_clean_state_on_success", "fail_on_timeout", "start_keygen_instance",
+                "vote_cancel_keygen", "vote_abort_key_event_instance", "vote_new_parameters",
+                "start_reshare_instance", "vote_reshared", "vote_cancel_resharing"}
 
 
 def set_path(args: Any, path: Path, value: Any) -> Any:
