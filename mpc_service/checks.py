@@ -20,7 +20,7 @@ __all__ = ["SCHEME_OF_PAYLOAD", "TaskRefused", "check_asset", "check_payload", "
            "check_signing_set"]
 
 SECP256K1_ORDER = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141
-EDDSA_PAYLOAD_BYTES = (32, 1232)
+EDDSA_PAYLOAD_BYTES = (0, 1232)  # the signer contract's bounds (near/mpc's current ones)
 SCHEME_OF_PAYLOAD = {"Ecdsa": "Secp256k1", "Eddsa": "Ed25519"}
 
 
@@ -30,7 +30,7 @@ class TaskRefused(MpcError):
 
 def check_payload(kind: str, payload: bytes) -> None:
     """The contract's payload rules: ECDSA a 32-byte hash that is a non-zero scalar below the group order (zero
-    makes ECDSA forgeable), EdDSA 32..1232 bytes."""
+    makes ECDSA forgeable), EdDSA 0..1232 bytes."""
     if kind == "Ecdsa":
         if len(payload) != 32:
             raise TaskRefused(f"ECDSA payload must be 32 bytes, got {len(payload)}")
