@@ -1,4 +1,5 @@
-"""Foreign-chain addresses of derived keys: Ethereum (EIP-55), Bitcoin P2WPKH (BIP-173), Solana."""
+"""Address encodings shared by the chain adapters: Ethereum (EIP-55), Bitcoin P2WPKH (BIP-173), Solana; every
+chain's address is `chainsig.chains.get_chain(name).address(key)` (or `address_for(name, key)`)."""
 
 from __future__ import annotations
 
@@ -16,7 +17,6 @@ from chainsig.keys import Ed25519PublicKey, PublicKey, Secp256k1PublicKey
 
 __all__ = [
     "BitcoinNetwork",
-    "Chain",
     "address_for",
     "bitcoin_p2wpkh_address",
     "ethereum_address",
@@ -32,23 +32,6 @@ class BitcoinNetwork(Enum):
     MAINNET = "bc"
     TESTNET = "tb"
     REGTEST = "bcrt"
-
-
-class Chain(Enum):
-    """Chains `chainsig derive` knows, by CLI name."""
-
-    ETHEREUM = "ethereum"
-    BITCOIN = "bitcoin"
-    BITCOIN_TESTNET = "bitcoin-testnet"
-    BITCOIN_REGTEST = "bitcoin-regtest"
-    SOLANA = "solana"
-
-
-_BITCOIN_CHAINS = {
-    Chain.BITCOIN: BitcoinNetwork.MAINNET,
-    Chain.BITCOIN_TESTNET: BitcoinNetwork.TESTNET,
-    Chain.BITCOIN_REGTEST: BitcoinNetwork.REGTEST,
-}
 
 
 def ethereum_address(key: Secp256k1PublicKey) -> str:
@@ -79,18 +62,8 @@ def solana_address(key: Ed25519PublicKey) -> str:
     return base58.b58encode(key.data).decode()
 
 
-def address_for(chain: Chain | str, key: PublicKey) -> str:
-    """The address of `key` on `chain` (a `Chain` or its CLI name)."""
-    try:
-        chain = Chain(chain)
-    except ValueError:
-        raise AddressError(f"unknown chain {chain!r}; known: {', '.join(c.value for c in Chain)}") from None
-    if chain is Chain.SOLANA:
-        if not isinstance(key, Ed25519PublicKey):
-            raise AddressError("solana needs an ed25519 key (use the ed25519 root / domain 1)")
-        return solana_address(key)
-    if not isinstance(key, Secp256k1PublicKey):
-        raise AddressError(f"{chain.value} needs a secp256k1 key (use the secp256k1 root / domain 0)")
-    if chain is Chain.ETHEREUM:
-        return ethereum_address(key)
-    return bitcoin_p2wpkh_address(key, _BITCOIN_CHAINS[chain])
+def address_for(chain: str, key: PublicKey) -> str:
+    """The address of `key` on `chain` (a name from `chainsig.chains.chain_names()`)."""
+    from chainsig.chains import get_chain  # the registry imports this module
+
+    return get_chain(str(chain)).address(key)

@@ -1,5 +1,5 @@
-"""Bitcoin P2WPKH spends signed by the MPC network: build → BIP-143 hashes to sign (one per input) → attach
-signatures and witnesses → raw transaction.
+"""Bitcoin P2WPKH spends (and legacy P2PKH ones, as Dogecoin uses) signed by the MPC network: build → hashes to sign
+(BIP-143 or legacy, one per input) → attach signatures (witnesses or scriptSigs) → raw transaction.
 
 Written here rather than with a wallet library because the flow is "hashes out, signatures in" with no key held
 locally, which the wallet libraries do not expose as such; the serializer is small and every test verifies the
@@ -13,6 +13,7 @@ import struct
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+import base58
 import bech32
 
 from chainsig.addresses import BitcoinNetwork, hash160, p2wpkh_script_pubkey
@@ -23,10 +24,14 @@ from chainsig.signatures import EcdsaSignature
 __all__ = [
     "SIGHASH_ALL",
     "OutPoint",
+    "P2pkhInput",
+    "P2pkhSpend",
     "P2wpkhInput",
     "P2wpkhSpend",
     "SignedBitcoinTransaction",
     "TxOutput",
+    "base58_script_pubkey",
+    "p2pkh_script_pubkey",
     "segwit_script_pubkey",
     "verify_with_bitcoin_kernel",
 ]
@@ -221,6 +226,124 @@ class P2wpkhSpend:
             + outs
             + struct.pack("<I", self.locktime)
         )
+
+
+@dataclass(frozen=True)
+class P2pkhInput:
+    """A legacy P2PKH output paying to hash160(`public_key`'s compressed form), worth `value_sat`, to be spent."""
+
+    outpoint: OutPoint
+    value_sat: int
+    public_key: Secp256k1PublicKey
+    sequence: int = 0xFFFFFFFF
+
+    def __post_init__(self) -> None:
+        if not 0 < self.value_sat <= _MAX_SATOSHI:
+            raise TransactionError(f"input value out of range: {self.value_sat}")
+        if not 0 <= self.sequence <= 0xFFFFFFFF:
+            raise TransactionError("sequence out of range")
+
+    @property
+    def script_pubkey(self) -> bytes:
+        return p2pkh_script_pubkey(hash160(self.public_key.compressed))
+
+
+@dataclass(frozen=True)
+class P2pkhSpend:
+    """A transaction spending P2PKH outputs with the legacy (pre-segwit) SIGHASH_ALL digest — Bitcoin's original
+    scheme, which Dogecoin still uses. Amounts are in the chain's base unit (satoshi, koinu)."""
+
+    inputs: tuple[P2pkhInput, ...]
+    outputs: tuple[TxOutput, ...]
+    version: int = 1
+    locktime: int = 0
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "inputs", tuple(self.inputs))
+        object.__setattr__(self, "outputs", tuple(self.outputs))
+        if not self.inputs or not self.outputs:
+            raise TransactionError("a transaction needs at least one input and one output")
+        if len({i.outpoint for i in self.inputs}) != len(self.inputs):
+            raise TransactionError("the same outpoint is spent twice")
+        if self.fee_sat < 0:
+            raise TransactionError(f"outputs exceed inputs by {-self.fee_sat}")
+
+    @property
+    def fee_sat(self) -> int:
+        return sum(i.value_sat for i in self.inputs) - sum(o.value_sat for o in self.outputs)
+
+    @property
+    def spent_outputs(self) -> tuple[TxOutput, ...]:
+        return tuple(TxOutput(i.value_sat, i.script_pubkey) for i in self.inputs)
+
+    def hashes_to_sign(self) -> tuple[bytes, ...]:
+        return tuple(self.sighash(index) for index in range(len(self.inputs)))
+
+    def sighash(self, index: int) -> bytes:
+        """Legacy SIGHASH_ALL: sha256d(the transaction with input `index`'s scriptSig = its scriptPubKey and the
+        others empty ‖ uint32 sighash type)."""
+        if not 0 <= index < len(self.inputs):
+            raise TransactionError(f"no input {index} (the spend has {len(self.inputs)})")
+        scripts = [i.script_pubkey if n == index else b"" for n, i in enumerate(self.inputs)]
+        return _sha256d(self._serialize(scripts) + struct.pack("<I", SIGHASH_ALL))
+
+    def attach_signatures(self, signatures: Sequence[EcdsaSignature]) -> SignedBitcoinTransaction:
+        """scriptSig = <DER(sig)‖SIGHASH_ALL> <compressed key> per input; each signature is checked first."""
+        if len(signatures) != len(self.inputs):
+            raise TransactionError(
+                f"{len(self.inputs)} inputs need {len(self.inputs)} signatures, got {len(signatures)}"
+            )
+        script_sigs = []
+        for index, (spent, signature) in enumerate(zip(self.inputs, signatures)):
+            if not isinstance(signature, EcdsaSignature):
+                raise TransactionError(f"signature {index} is not a secp256k1 ECDSA signature")
+            low_s = signature.normalized()
+            if not low_s.verify(self.sighash(index), spent.public_key):
+                raise TransactionError(f"signature {index} does not verify for input {index} under its key")
+            script_sigs.append(_push_data(low_s.to_der() + bytes([SIGHASH_ALL])) + _push_data(spent.public_key.compressed))
+        raw = self._serialize(script_sigs)
+        txid = _sha256d(raw)[::-1].hex()
+        return SignedBitcoinTransaction(raw=raw, txid=txid, wtxid=txid)
+
+    def _serialize(self, script_sigs: Sequence[bytes]) -> bytes:
+        ins = b"".join(i.outpoint.serialize() + _push(script) + struct.pack("<I", i.sequence)
+                       for i, script in zip(self.inputs, script_sigs, strict=True))
+        return (
+            struct.pack("<i", self.version)
+            + _varint(len(self.inputs))
+            + ins
+            + _varint(len(self.outputs))
+            + b"".join(o.serialize() for o in self.outputs)
+            + struct.pack("<I", self.locktime)
+        )
+
+
+def _push_data(data: bytes) -> bytes:
+    """A script push of up to 75 bytes (OP_PUSHBYTES_n), all a signature or a compressed key needs."""
+    if len(data) > 75:
+        raise TransactionError("push too large")
+    return bytes([len(data)]) + data
+
+
+def p2pkh_script_pubkey(key_hash: bytes) -> bytes:
+    """OP_DUP OP_HASH160 <20 bytes> OP_EQUALVERIFY OP_CHECKSIG."""
+    return b"\x76\xa9\x14" + key_hash + b"\x88\xac"
+
+
+def base58_script_pubkey(address: str, p2pkh_version: int, p2sh_version: int) -> bytes:
+    """The script of a base58check P2PKH or P2SH address with these version bytes; anything else (a bad checksum,
+    another network's version byte) is a `TransactionError`."""
+    try:
+        raw = base58.b58decode_check(address)
+    except ValueError:
+        raise TransactionError(f"not a base58check address (bad characters or checksum): {address!r}") from None
+    if len(raw) != 21:
+        raise TransactionError(f"a base58 address carries 21 bytes, {address!r} has {len(raw)}")
+    if raw[0] == p2pkh_version:
+        return p2pkh_script_pubkey(raw[1:])
+    if raw[0] == p2sh_version:
+        return b"\xa9\x14" + raw[1:] + b"\x87"
+    raise TransactionError(f"{address!r} is not an address of this network (version byte {raw[0]:#04x})")
 
 
 def segwit_script_pubkey(address: str, network: BitcoinNetwork) -> bytes:

@@ -5,6 +5,7 @@ ClientError                            catch this one
 ├── DerivationError (ValueError)       a tweak is out of range or a point is invalid
 ├── AddressError (ValueError)          unknown chain/network or key type for an address
 ├── TransactionError (ValueError)      a foreign-chain transaction cannot be built/signed/verified
+├── ChainRpcError                      a foreign chain's RPC refused a call or could not be reached
 ├── CredentialsError (ValueError)      a NEAR credentials file / env var is missing or malformed
 ├── SignatureFormatError (ValueError)  the contract's response is not a signature we understand
 └── SignatureRequestError              the `sign` call did not produce a signature
@@ -34,6 +35,10 @@ class AddressError(ClientError, ValueError):
 
 class TransactionError(ClientError, ValueError):
     """A foreign-chain transaction cannot be built, signed or verified."""
+
+
+class ChainRpcError(ClientError):
+    """A foreign chain's RPC (Ethereum JSON-RPC, Esplora, Bitcoin Core, Solana, rippled, Cosmos REST) failed."""
 
 
 class CredentialsError(ClientError, ValueError):

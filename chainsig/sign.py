@@ -44,13 +44,14 @@ __all__ = [
 DomainId = NewType("DomainId", int)
 DEFAULT_DEPOSIT_YOCTO = 1
 DEFAULT_GAS_TGAS = 300
+MIN_EDDSA_PAYLOAD_BYTES = 32  # near/mpc's (and the signer contract's) bounds
 MAX_EDDSA_PAYLOAD_BYTES = 1232
 _MAX_GAS_TGAS = 300  # nearcore's max_total_prepaid_gas per transaction
 _TIMEOUT_MARKERS = ("has timed out",)  # "Request has timed out." and the older "Signature request has timed out."
 
 
 class PayloadScheme(Enum):
-    """The `payload_v2` variant: a 32-byte hash for ECDSA, a message of up to 1,232 bytes for EdDSA."""
+    """The `payload_v2` variant: a 32-byte hash for ECDSA, a message of 32 to 1,232 bytes for EdDSA."""
 
     ECDSA = "Ecdsa"
     EDDSA = "Eddsa"
@@ -86,9 +87,9 @@ class SignRequest:
             if not 0 < int.from_bytes(self.payload, "big") < SECP256K1_ORDER:
                 raise SignatureRequestError("an ECDSA payload must be a non-zero scalar below the secp256k1 group "
                                             "order (a zero hash makes ECDSA forgeable)")
-        elif not 1 <= len(self.payload) <= MAX_EDDSA_PAYLOAD_BYTES:
+        elif not MIN_EDDSA_PAYLOAD_BYTES <= len(self.payload) <= MAX_EDDSA_PAYLOAD_BYTES:
             raise SignatureRequestError(
-                f"an EdDSA payload must be 1..{MAX_EDDSA_PAYLOAD_BYTES} bytes, got {len(self.payload)}"
+                f"an EdDSA payload must be {MIN_EDDSA_PAYLOAD_BYTES}..{MAX_EDDSA_PAYLOAD_BYTES} bytes, got {len(self.payload)}"
             )
 
     @property

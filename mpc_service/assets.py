@@ -53,6 +53,8 @@ CREATE INDEX IF NOT EXISTS assets_by_owner ON assets (kind, owner, domain_id, cr
 CREATE TABLE IF NOT EXISTS key_shares (
     domain_id INTEGER NOT NULL, epoch INTEGER NOT NULL, nonce BLOB NOT NULL, ciphertext BLOB NOT NULL,
     PRIMARY KEY (domain_id, epoch));
+CREATE TABLE IF NOT EXISTS key_share_attempts (
+    domain_id INTEGER NOT NULL, epoch INTEGER NOT NULL, attempt TEXT NOT NULL, PRIMARY KEY (domain_id, epoch));
 CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, nonce BLOB NOT NULL, ciphertext BLOB NOT NULL);
 CREATE TABLE IF NOT EXISTS taken (kind TEXT NOT NULL, id TEXT NOT NULL, taken_ns INTEGER NOT NULL, PRIMARY KEY (kind, id));
 """
@@ -309,6 +311,17 @@ class AssetStore:
                                    (*args, count))
         return cur.rowcount
 
+    def discard_all(self, kind: AssetKind) -> int:
+        """Delete every asset of `kind` (e.g. made with the shares or participant set of a past epoch)."""
+        with self._lock:
+            return self._db.execute("DELETE FROM assets WHERE kind = ?", (kind.value,)).rowcount
+
+    def delete_key_shares(self) -> int:
+        """Delete every key share (the node left the participant set); returns how many."""
+        with self._lock:
+            self._db.execute("DELETE FROM key_share_attempts")
+            return self._db.execute("DELETE FROM key_shares").rowcount
+
     def discard_owned_by(self, kind: AssetKind, owners: set[int]) -> int:
         """Delete every asset of `kind` whose owner is in `owners` (e.g. participants that left); returns how many."""
         if not owners:
@@ -319,14 +332,30 @@ class AssetStore:
         return cur.rowcount
 
     # ---- key shares ------------------------------------------------------------------------
-    def put_key_share(self, domain_id: int, epoch: int, share: bytes) -> None:
-        """Store (or replace) the key share for (domain, epoch), encrypted."""
+    def put_key_share(self, domain_id: int, epoch: int, share: bytes, attempt: str = "") -> None:
+        """Store (or replace) the key share for (domain, epoch), encrypted, with the key event attempt that made
+        it (a share from an earlier attempt must not be voted for a later one)."""
         nonce, ciphertext = self._seal(share, self._aad("key_shares", domain_id, epoch))
         with self._lock:
-            self._db.execute(
-                "INSERT OR REPLACE INTO key_shares (domain_id, epoch, nonce, ciphertext) VALUES (?, ?, ?, ?)",
-                (domain_id, epoch, nonce, ciphertext),
-            )
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                self._db.execute(
+                    "INSERT OR REPLACE INTO key_shares (domain_id, epoch, nonce, ciphertext) VALUES (?, ?, ?, ?)",
+                    (domain_id, epoch, nonce, ciphertext),
+                )
+                self._db.execute("INSERT OR REPLACE INTO key_share_attempts VALUES (?, ?, ?)",
+                                 (domain_id, epoch, attempt))
+                self._db.execute("COMMIT")
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+
+    def key_share_attempt(self, domain_id: int, epoch: int) -> str | None:
+        """The attempt recorded with the (domain, epoch) key share; None when there is no share."""
+        with self._lock:
+            row = self._db.execute("SELECT attempt FROM key_share_attempts WHERE domain_id = ? AND epoch = ?",
+                                   (domain_id, epoch)).fetchone()
+        return str(row[0]) if row else None
 
     def key_share(self, domain_id: int, epoch: int | None = None) -> tuple[int, SecretBytes]:
         """(epoch, share) for `domain_id`: the given epoch or the latest. Raises `AssetNotFound`."""

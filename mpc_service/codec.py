@@ -18,6 +18,7 @@ from mpc_service.protocol import (
     ParticipantId,
     Presignature,
     ProtocolError,
+    PublicKeyPackage,
     Triple,
     TriplePublic,
 )
@@ -28,8 +29,18 @@ from mpc_service.protocol.wire import Reader, Writer
 
 T = TypeVar("T")
 
-__all__ = ["CodecError", "decode_keygen", "decode_presignature", "decode_triple", "encode_keygen", "encode_presignature",
-           "encode_triple", "group_named"]
+__all__ = [
+    "CodecError",
+    "decode_keygen",
+    "decode_presignature",
+    "decode_public_package",
+    "decode_triple",
+    "encode_keygen",
+    "encode_presignature",
+    "encode_public_package",
+    "encode_triple",
+    "group_named",
+]
 
 class CodecError(MpcError, ValueError):
     """Stored bytes that do not decode (corrupted row, wrong kind)."""
@@ -143,3 +154,22 @@ def decode_presignature(data: bytes) -> Presignature:
     r.finish()
     return Presignature(me, participants, threshold, big_r, public_key, k_c, (alpha, beta, x_c, a_c, c_c),
                         SingleUse(sec, "presignature"))
+
+
+def encode_public_package(package: PublicKeyPackage) -> bytes:
+    return package.encode()
+
+
+@_decoding
+def decode_public_package(data: bytes) -> PublicKeyPackage:
+    """The inverse of `PublicKeyPackage.encode` (what a dealer sends a joiner before a resharing)."""
+    r = Reader(data, None)
+    group = group_named(r.blob(32).decode())
+    public = r.point(group)
+    threshold = r.u32()
+    participants = tuple(ParticipantId(r.u32()) for _ in range(r.u32()))
+    commitments = r.points(group)
+    r.finish()
+    if len(commitments) != threshold or not commitments or commitments[0] != public:
+        raise CodecError("public key package: commitments do not match the key and threshold")
+    return PublicKeyPackage(group, public, participants, threshold, commitments)

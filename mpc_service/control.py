@@ -8,6 +8,7 @@ JSON object `{"kind": …, <fields>}` on the mesh's control channel.
     PresignRequest    presignature for one domain's key from two of the owner's triples
     EcdsaSignRequest  one signature share for one request instance, from one presignature
     FrostSignRequest  a FROST signing session for one request instance
+    ResharePackage    a dealer gives joiners the current key's public package before a resharing attempt
     HeightReport      the sender's indexer height (sent every second; liveness needs it within 10 blocks of ours)
 
 What a follower must check before it takes any asset is in `mpc_service.checks`.
@@ -23,7 +24,7 @@ from mpc_service.errors import MpcError
 from mpc_service.types import DomainId, ParticipantId, RequestId
 
 __all__ = ["ControlMessage", "ControlMessageError", "EcdsaSignRequest", "FrostSignRequest", "HeightReport",
-           "PresignRequest", "TriplesRequest", "decode_control", "encode_control"]
+           "PresignRequest", "ResharePackage", "TriplesRequest", "decode_control", "encode_control"]
 
 MAX_PARTICIPANTS = 256
 MAX_ID_CHARS = 128
@@ -159,14 +160,36 @@ class HeightReport:
         return cls(_int(obj, "height", -1, 2**63 - 1))
 
 
-ControlMessage = TriplesRequest | PresignRequest | EcdsaSignRequest | FrostSignRequest | HeightReport
+@dataclass(frozen=True)
+class ResharePackage:
+    kind: ClassVar[str] = "reshare_key"
+    session: str  # the key event attempt it is for
+    package: bytes  # codec.encode_public_package of the current key (checked by the protocol's echo round)
+
+    def fields(self) -> dict[str, Any]:
+        return {"session": self.session, "package": self.package.hex()}
+
+    @classmethod
+    def parse(cls, obj: dict[str, Any]) -> ResharePackage:
+        value = obj.get("package")
+        try:
+            raw = bytes.fromhex(value) if isinstance(value, str) and len(value) <= 65536 else b""
+        except ValueError:
+            raw = b""
+        if not raw:
+            raise ControlMessageError("package: expected hex of at most 32 KiB")
+        return cls(_text(obj, "session"), raw)
+
+
+ControlMessage = (TriplesRequest | PresignRequest | EcdsaSignRequest | FrostSignRequest | HeightReport
+                  | ResharePackage)
 _KINDS: dict[str, Any] = {c.kind: c for c in (TriplesRequest, PresignRequest, EcdsaSignRequest, FrostSignRequest,
-                                               HeightReport)}
+                                               HeightReport, ResharePackage)}
 _EXPECTED_KEYS = {"triples": {"batch", "participants", "count"},
                   "presign": {"presignature", "domain_id", "participants", "triples"},
                   "sign": {"request_id", "instance_id", "domain_id", "presignature", "participants"},
                   "frost": {"request_id", "instance_id", "domain_id", "participants", "session"},
-                  "height": {"height"}}
+                  "height": {"height"}, "reshare_key": {"session", "package"}}
 
 
 def encode_control(message: ControlMessage) -> bytes:

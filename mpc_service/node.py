@@ -26,7 +26,7 @@ import random
 import secrets
 import statistics
 import time
-from collections.abc import Coroutine, Sequence
+from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlparse
@@ -47,6 +47,7 @@ from mpc_service.control import (
     FrostSignRequest,
     HeightReport,
     PresignRequest,
+    ResharePackage,
     TriplesRequest,
     decode_control,
     encode_control,
@@ -61,10 +62,12 @@ from mpc_service.protocol import (
     HonestMajorityTripleGenerator,
     KeygenOutput,
     ProtocolError,
+    PublicKeyPackage,
     ecdsa_sign,
     frost_sign,
     keygen,
     presign,
+    reshare,
 )
 from mpc_service.protocol import ParticipantId as PPid
 from mpc_service.queue import RequestQueue
@@ -91,7 +94,7 @@ QUIET_S = 2.0  # pool pacing: and so does a request seen less than this long ago
 LIVE_LAG_BLOCKS = 10  # a linked peer is live while its indexer is at most this many blocks behind ours (reference)
 HEIGHT_REPORT_S = 1.0  # how often a node tells its peers its indexer height
 HEIGHT_STALE_S = 5.0  # a report older than this does not count
-MALICIOUS_ENV = "MPC_NODE_MALICIOUS"  # test-only: "bad_shares" or "bad_respond"
+MAX_SESSION_CHARS = 128
 
 
 class NodeStartError(MpcError):
@@ -133,6 +136,16 @@ def ecdsa_response(sig: EcdsaSignature) -> dict[str, Any]:
     return response
 
 
+def _participant_infos(participants: dict[str, Any]) -> dict[ParticipantId, ParticipantInfo]:
+    """The contract's `{"participants": [[account_id, id, {"url", "tls_public_key"}], …]}`, by participant id."""
+    infos: dict[ParticipantId, ParticipantInfo] = {}
+    for account_id, pid, info in participants["participants"]:
+        host, port = _parse_url(info["url"])
+        key = base58.b58decode(info["tls_public_key"].split(":", 1)[1])
+        infos[ParticipantId(pid)] = ParticipantInfo(ParticipantId(pid), account_id, host, port, key)
+    return infos
+
+
 def _parse_url(url: str) -> tuple[str, int]:
     parsed = urlparse(url if "//" in url else "//" + url)
     if not parsed.hostname or not parsed.port:
@@ -145,7 +158,6 @@ class MpcNode:
 
     def __init__(self, config: NodeConfig) -> None:
         self.config = config
-        self.malicious = os.environ.get(MALICIOUS_ENV, "")
         try:
             self._p2p = load_near_key_file(config.p2p_key_file)
             storage_secret = load_storage_secret(config.storage_secret_file)
@@ -173,7 +185,11 @@ class MpcNode:
         self.net: PeerNetwork | None = None
         self.me: ParticipantId | None = None
         self.threshold = 0
-        self.participants: dict[ParticipantId, ParticipantInfo] = {}
+        self.participants: dict[ParticipantId, ParticipantInfo] = {}  # the running epoch's
+        self.proposed: dict[ParticipantId, ParticipantInfo] = {}  # while Resharing: the proposal's
+        self.epoch: int | None = None
+        self.public_keys: dict[DomainId, str] = {}  # the contract's key per keyed domain
+        self._packages: dict[str, bytes] = {}  # resharing: public key packages dealers sent, by session
         self.protocol_state = "unknown"
         self.domains: dict[DomainId, str] = {}  # domain -> scheme, for keyed domains
         self.keyshares: dict[DomainId, KeygenOutput] = {}
@@ -208,8 +224,7 @@ class MpcNode:
         )]
         for task in self._tasks:
             task.add_done_callback(self._task_died)
-        log.info("node started", extra={"account": self.account_id, "status": self.status.url,
-                                        "malicious": self.malicious or None})
+        log.info("node started", extra={"account": self.account_id, "status": self.status.url})
 
     def _task_died(self, task: asyncio.Task[Any]) -> None:
         if not task.cancelled() and task.exception() is not None:
@@ -237,7 +252,12 @@ class MpcNode:
     def _spawn(self, coro: Coroutine[Any, Any, Any], name: str) -> None:
         task = asyncio.create_task(coro, name=name)
         self._children.add(task)
-        task.add_done_callback(self._children.discard)
+        task.add_done_callback(self._child_done)
+
+    def _child_done(self, task: asyncio.Task[Any]) -> None:
+        self._children.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.error("node task failed", extra={"task": task.get_name(), "error": repr(task.exception())})
 
     # ---- status ---------------------------------------------------------------------------------------------------
     def _live(self) -> set[ParticipantId]:
@@ -248,13 +268,15 @@ class MpcNode:
             return set()
         now, mine = time.monotonic(), self.indexer.processed_height
         return {self.me, *(p for p in self.net.connected() if (report := self.peer_heights.get(p)) is not None
+                           and p in self.participants  # a node named in a proposal signs only from its epoch on
                            and now - report[1] <= HEIGHT_STALE_S and report[0] >= mine - LIVE_LAG_BLOCKS)}
 
     async def _report_height(self) -> None:
         while True:
             await asyncio.sleep(HEIGHT_REPORT_S)
             if self.net is not None and self.me is not None:
-                await self._send_control(list(self.participants), HeightReport(self.indexer.processed_height))
+                peers = {*self.participants, *self.proposed}
+                await self._send_control(list(peers), HeightReport(self.indexer.processed_height))
 
     def _eligible(self) -> set[ParticipantId]:
         now = time.monotonic()
@@ -315,8 +337,6 @@ class MpcNode:
                 if queue is not None and queue.add(req):
                     log.info("sign request seen", extra={"request": req.request_id.hex()[:16], "height": req.block_height,
                                                          "domain": req.domain_id, "caller": req.caller})
-                if "bad_respond" in self.malicious and not update.catching_up:
-                    self._spawn(self._malicious_respond(req), "malicious-respond")
             if queue is not None:
                 for rid in update.responded:
                     if not update.catching_up:
@@ -351,14 +371,15 @@ class MpcNode:
     async def _apply_state(self, state: dict[str, Any]) -> None:
         self.protocol_state = state["protocol_state"]
         self.threshold = int(state["threshold"])
-        infos: dict[ParticipantId, ParticipantInfo] = {}
-        for account_id, pid, info in state["participants"]["participants"]:
-            host, port = _parse_url(info["url"])
-            key = base58.b58decode(info["tls_public_key"].split(":", 1)[1])
-            infos[ParticipantId(pid)] = ParticipantInfo(ParticipantId(pid), account_id, host, port, key)
-        mine = [p for p in infos.values() if p.account_id == self.account_id]
+        infos = _participant_infos(state["participants"])
+        proposal = state.get("proposal") if self.protocol_state == "Resharing" else None
+        proposed = _participant_infos(proposal["participants"]) if proposal else {}
+        mine = [p for p in (*infos.values(), *proposed.values()) if p.account_id == self.account_id]
+        epoch = int(state.get("epoch", 0))
         if not mine:
-            if self.me is None:
+            if self.me is not None and self.keyshares:
+                self._leave(epoch)
+            elif self.me is None:
                 log.warning("this account is not a participant of the contract; waiting")
             return
         if mine[0].tls_public_key != self._p2p.key_pair.public_key:
@@ -369,7 +390,10 @@ class MpcNode:
             for req in self.seen.values():
                 self.queue.add(req)
         self.participants = infos
-        peers = [Peer(p.participant_id, p.host, p.port, p.tls_public_key) for p in infos.values()]
+        self.proposed = proposed
+        # Nodes named in a proposal join the mesh as soon as it is on chain (they take part in the resharing).
+        everyone = {**infos, **proposed}
+        peers = [Peer(p.participant_id, p.host, p.port, p.tls_public_key) for p in everyone.values()]
         if self.net is None:
             port = self.config.network.listen_port or mine[0].port
             self.net = PeerNetwork(self.me, self._p2p.key_pair, peers, host=self.config.network.listen_host, port=port,
@@ -379,12 +403,15 @@ class MpcNode:
             self._spawn(self._drain_new_channels(), "drain-channels")
         else:
             self.net.update_peers(peers)
-        epoch = int(state.get("epoch", 0))
+        if self.epoch is not None and epoch != self.epoch:
+            self._new_epoch(epoch, self.me in infos)
+        self.epoch = epoch
         for domain in state.get("domains", []):
             did = DomainId(int(domain["id"]))
-            if did in self.keyshares or not domain.get("public_key"):
+            if did in self.keyshares or not domain.get("public_key") or self.me not in infos:
                 continue
             self.domains[did] = domain["scheme"]
+            self.public_keys[did] = domain["public_key"]
             try:
                 _, share = self.store.key_share(did, epoch)
             except AssetNotFound:
@@ -395,33 +422,131 @@ class MpcNode:
                 log.error("stored key share does not match the contract's public key", extra={"domain": did})
                 continue
             self.keyshares[did] = out
-            log.info("key share loaded", extra={"domain": did, "scheme": domain["scheme"]})
+            log.info("key share loaded", extra={"domain": did, "scheme": domain["scheme"], "epoch": epoch})
+        for domain in state.get("domains", []):
+            if domain.get("public_key"):
+                self.public_keys[DomainId(int(domain["id"]))] = domain["public_key"]
         gen = state.get("generating_key")
         if gen is not None:
             kid = gen["key_event_id"]
             if kid is None:  # no attempt running (none started yet, or it timed out / was aborted)
                 if gen["leader"] == self.account_id:
-                    self._start_keygen_attempt(gen)
+                    self._start_key_event("start_keygen_instance", gen)
                 return
             tag = json.dumps(kid, sort_keys=True)
             task = self._keygen_tasks.get(tag)
             if self.account_id not in gen.get("votes", {}) and (task is None or task.done()):
                 self._keygen_tasks[tag] = asyncio.create_task(self._keygen(kid, gen["scheme"], epoch, sorted(infos)))
+        event = state.get("resharing_key")
+        if proposal is not None and event is not None:
+            self._follow_resharing(event, infos, proposed, int(proposal["threshold"]),
+                                   int(state["prospective_epoch_id"]))
 
-    def _start_keygen_attempt(self, gen: dict[str, Any]) -> None:
-        """As the leader, start the contract's next keygen attempt (`start_keygen_instance`)."""
-        kid = {"epoch_id": gen["epoch_id"], "domain_id": gen["domain_id"], "attempt_id": gen["next_attempt_id"]}
+    # ---- resharing ----------------------------------------------------------------------------------------------
+    def _follow_resharing(self, event: dict[str, Any], old: dict[ParticipantId, ParticipantInfo],
+                          new: dict[ParticipantId, ParticipantInfo], new_threshold: int, new_epoch: int) -> None:
+        """Drive this node's part of the current domain's reshare attempt: the leader starts attempts; continuing
+        participants deal their share, joiners receive; every new participant votes `vote_reshared` when done."""
+        kid = event["key_event_id"]
+        if kid is None:
+            if event["leader"] == self.account_id:
+                self._start_key_event("start_reshare_instance", event)
+            return
+        assert self.me is not None
+        dealers = sorted(set(old) & set(new))
+        if self.me not in new or self.account_id in (event.get("instance") or {}).get("completed", []):
+            return  # leaving nodes take no part; a done vote needs nothing more
+        tag = "reshare|" + json.dumps(kid, sort_keys=True)
+        task = self._keygen_tasks.get(tag)
+        if task is None:
+            self._keygen_tasks[tag] = asyncio.create_task(self._reshare(
+                kid, tag, DomainId(int(event["domain_id"])), dealers, sorted(new), new_threshold, new_epoch))
+
+    async def _reshare(self, kid: dict[str, Any], tag: str, domain: DomainId, dealers: list[ParticipantId],
+                       new: list[ParticipantId], new_threshold: int, new_epoch: int) -> None:
+        assert self.net is not None and self.me is not None
+        try:
+            old_share = self.keyshares.get(domain) if self.me in dealers else None
+            if self.me in dealers:
+                if old_share is None:
+                    raise MpcError(f"dealer without a key share for domain {domain}")
+                package = PublicKeyPackage.from_keygen(old_share)
+                joiners = [p for p in new if p not in dealers]
+                await self.net.wait_connected([*dealers, *new], timeout_s=KEYGEN_TIMEOUT_S)
+                await self._send_control(joiners, ResharePackage(tag[-MAX_SESSION_CHARS:],
+                                                                 codec.encode_public_package(package)))
+            else:
+                package = await self._await_package(tag[-MAX_SESSION_CHARS:], domain)
+            log.info("resharing starting", extra={"domain": domain, "key_event_id": kid, "dealers": dealers,
+                                                  "new_participants": new, "new_threshold": new_threshold})
+            inst = reshare(package, dealers, new, new_threshold, PPid(self.me),
+                           hashlib.sha256(b"reshare|" + tag.encode() + b"|" + self.contract_id.encode()).digest(),
+                           self.rng, old_share=old_share)
+            out = await run_protocol(self.net, _channel("reshare", tag), inst, timeout_s=KEYGEN_TIMEOUT_S)
+            if out.key is None or out.public.public_key != package.public_key:
+                raise MpcError("resharing produced no share under the unchanged key")
+            self.store.put_key_share(domain, new_epoch, codec.encode_keygen(out.key))
+            log.info("resharing done; voting", extra={"domain": domain, "key_event_id": kid, "epoch": new_epoch})
+            while True:
+                outcome = await self.responder.call("vote_reshared", {"key_event_id": kid})
+                if outcome.ok:
+                    return
+                log.error("vote_reshared rejected", extra={"domain": domain, "detail": outcome.detail})
+                if "no active key event" in str(outcome.detail).lower():
+                    return  # the attempt ended (timeout/abort): the coordinator follows the next one
+                await asyncio.sleep(2.0)
+        except (ProtocolError, ProtocolTimeout, MpcError) as exc:
+            self._blame(exc, f"resharing of domain {domain}")
+            with contextlib.suppress(Exception):
+                await self.responder.call("vote_abort_key_event_instance", {"key_event_id": kid})
+
+    async def _await_package(self, session: str, domain: DomainId) -> PublicKeyPackage:
+        """A joiner's copy of the current key's public package, from a dealer (the echo round then makes every
+        participant confirm the same one); its key must be the contract's key for the domain."""
+        deadline = time.monotonic() + KEYGEN_TIMEOUT_S
+        while (data := self._packages.get(session)) is None:
+            if time.monotonic() > deadline:
+                raise MpcError("no dealer sent the key's public package")
+            await asyncio.sleep(0.05)
+        package = codec.decode_public_package(data)
+        if public_key_string(package.group.name, package.public_key) != self.public_keys.get(domain):
+            raise MpcError(f"the public package a dealer sent is not the contract's key for domain {domain}")
+        return package
+
+    def _new_epoch(self, epoch: int, participant: bool) -> None:
+        """A resharing completed: shares of the new epoch replace the old ones; assets made with the old shares or
+        participant set are retired (the pools refill at once)."""
+        log.info("new epoch", extra={"epoch": epoch, "previous": self.epoch, "participant": participant})
+        self.keyshares.clear()
+        self.blamed.clear()
+        for kind in AssetKind:
+            self.store.discard_all(kind)
+        if not participant:
+            self._leave(epoch)
+
+    def _leave(self, epoch: int) -> None:
+        """This node is no longer a participant: delete its key shares and assets."""
+        removed = self.store.delete_key_shares()
+        for kind in AssetKind:
+            self.store.discard_all(kind)
+        self.keyshares.clear()
+        log.info("left the participant set; key shares and assets deleted", extra={"epoch": epoch,
+                                                                                  "key_shares": removed})
+
+    def _start_key_event(self, method: str, event: dict[str, Any]) -> None:
+        """As the leader, start the contract's next keygen or reshare attempt (`method`)."""
+        kid = {"epoch_id": event["epoch_id"], "domain_id": event["domain_id"], "attempt_id": event["next_attempt_id"]}
         tag = "start|" + json.dumps(kid, sort_keys=True)
         task = self._keygen_tasks.get(tag)
         if task is None or task.done():
-            self._keygen_tasks[tag] = asyncio.create_task(self._call_start_keygen(kid))
+            self._keygen_tasks[tag] = asyncio.create_task(self._call_start(method, kid))
 
-    async def _call_start_keygen(self, kid: dict[str, Any]) -> None:
-        outcome = await self.responder.call("start_keygen_instance", {"key_event_id": kid})
+    async def _call_start(self, method: str, kid: dict[str, Any]) -> None:
+        outcome = await self.responder.call(method, {"key_event_id": kid})
         if outcome.ok:
-            log.info("keygen attempt started", extra={"key_event_id": kid})
+            log.info("key event attempt started", extra={"method": method, "key_event_id": kid})
         else:
-            log.warning("start_keygen_instance rejected", extra={"key_event_id": kid, "detail": outcome.detail})
+            log.warning(f"{method} rejected", extra={"key_event_id": kid, "detail": outcome.detail})
             await asyncio.sleep(2.0)  # the coordinator tries again after this
 
     async def _drain_new_channels(self) -> None:
@@ -430,22 +555,27 @@ class MpcNode:
             await self.net.new_channels.get()
 
     async def _keygen(self, kid: dict[str, Any], scheme: str, epoch: int, participants: list[ParticipantId]) -> None:
+        """This node's part of one keygen attempt: the DKG on the attempt's own channel, the share stored with the
+        attempt, `vote_pk`. A share stored by an earlier attempt is not reused (the others hold shares of the new
+        attempt's key); a failed DKG votes to abort the attempt so the leader starts the next one."""
         assert self.net is not None and self.me is not None
         domain = DomainId(int(kid["domain_id"]))
         group = SECP256K1 if scheme == "Secp256k1" else ED25519
+        attempt = json.dumps(kid, sort_keys=True)
         try:
-            try:
+            if self.store.key_share_attempt(domain, epoch) == attempt:
                 _, share = self.store.key_share(domain, epoch)
                 out = codec.decode_keygen(share.expose())
-                log.info("keygen already done; voting again", extra={"domain": domain})
-            except AssetNotFound:
+                log.info("keygen already done for this attempt; voting again", extra={"domain": domain})
+            else:
                 await self.net.wait_connected(participants, timeout_s=KEYGEN_TIMEOUT_S)
-                tag = json.dumps(kid, sort_keys=True) + "|" + self.contract_id
-                log.info("keygen starting", extra={"domain": domain, "scheme": scheme, "participants": participants})
+                tag = attempt + "|" + self.contract_id
+                log.info("keygen starting", extra={"domain": domain, "scheme": scheme, "participants": participants,
+                                                   "key_event_id": kid})
                 inst = keygen(group, participants, PPid(self.me), self.threshold,
                               hashlib.sha256(b"keygen|" + tag.encode()).digest(), self.rng)
                 out = await run_protocol(self.net, _channel("keygen", tag), inst, timeout_s=KEYGEN_TIMEOUT_S)
-                self.store.put_key_share(domain, epoch, codec.encode_keygen(out))
+                self.store.put_key_share(domain, epoch, codec.encode_keygen(out), attempt=attempt)
             public_key = public_key_string(out.group.name, out.public_key)
             log.info("keygen done; voting", extra={"domain": domain, "public_key": public_key})
             outcome = await self.responder.call("vote_pk", {"key_event_id": kid, "public_key": public_key})
@@ -454,6 +584,8 @@ class MpcNode:
                 await asyncio.sleep(5.0)  # the coordinator retries the vote after this
         except (ProtocolError, ProtocolTimeout, MpcError) as exc:
             self._blame(exc, "keygen")
+            with contextlib.suppress(MpcError):
+                await self.responder.call("vote_abort_key_event_instance", {"key_event_id": kid})
 
     # ---- blame ------------------------------------------------------------------------------------------------------
     def _blame(self, exc: Exception, what: str) -> None:
@@ -495,6 +627,10 @@ class MpcNode:
                 continue
             if isinstance(message, HeightReport):
                 self.peer_heights[sender] = (message.height, time.monotonic())
+                continue
+            if isinstance(message, ResharePackage):
+                if sender in self.participants and len(self._packages) < 64:
+                    self._packages.setdefault(message.session, message.package)
                 continue
             if self._following.get(sender, 0) >= FOLLOWER_TASKS_PER_PEER:
                 self._note(sender, "tasks_over_limit")
@@ -700,7 +836,10 @@ class MpcNode:
             check_sign_task(req, request_id=rid, domain_id=req.domain_id, scheme=scheme,
                             domains=self._keyed_schemes())
             # A `sign` receipt may have failed (bad deposit or gas): ask the contract, never spend a presignature on it.
-            pending = await self.rpc.view(self.contract_id, "get_pending_request", {"request": req.respond_request()})
+            # At "optimistic": the indexer reads blocks as they are produced; on a real chain "final" lags a few
+            # blocks behind, where a fresh request is not pending yet.
+            pending = await self.rpc.view(self.contract_id, "get_pending_request", {"request": req.respond_request()},
+                                          finality="optimistic")
             if pending is None:
                 self.queue.complete(instance)
                 self.metrics["requests_completed_elsewhere"] += 1
@@ -791,10 +930,10 @@ class MpcNode:
                 await asyncio.wait_for(self._new_requests.wait(), min(remaining, 0.5))
         return self.seen[instance_id]
 
-    def _tamper(self) -> Any:
-        if "bad_shares" not in self.malicious:
-            return None
-        return lambda data: data[:-1] + bytes([data[-1] ^ 1]) if data else data
+    def _tamper(self) -> Callable[[bytes], bytes] | None:
+        """What rewrites this node's outgoing signing messages: nothing. Test doubles of a misbehaving participant
+        (tests/e2e/malicious_node.py) override it; production code never sets it."""
+        return None
 
     async def _follow_sign(self, sender: ParticipantId, msg: EcdsaSignRequest) -> None:
         """Contribute one ECDSA share: every field checked against this node's own copy, then the presignature
@@ -842,18 +981,3 @@ class MpcNode:
                           self.rng)
         await run_protocol(self.net, _channel("frost", req.instance_id.hex(), msg.session), inst,
                            timeout_s=SIGN_TIMEOUT_S, tamper=self._tamper())
-
-    async def _malicious_respond(self, req: SignRequest) -> None:
-        """Test-only misbehaviour: answer every request at once with a made-up signature."""
-        if req.payload_kind == "Ecdsa":
-            import coincurve
-
-            fake = coincurve.PrivateKey().sign_recoverable(req.payload, hasher=None)
-            point = coincurve.PrivateKey().public_key.format(compressed=True)
-            response: dict[str, Any] = {"scheme": "Secp256k1", "big_r": {"affine_point": point.hex()},
-                                        "s": {"scalar": fake[32:64].hex()}, "recovery_id": 0}
-        else:
-            response = {"scheme": "Ed25519", "signature": list(os.urandom(64))}
-        outcome = await self.responder.respond(req.respond_request(), response)
-        log.warning("malicious respond sent", extra={"request": req.request_id.hex()[:16], "ok": outcome.ok})
-

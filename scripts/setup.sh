@@ -21,4 +21,10 @@ if [ -f tests/js/package.json ] && command -v npm >/dev/null 2>&1; then
     (cd tests/js && npm install --no-audit --no-fund --silent)
   fi
 fi
+if [ -f tests/chains/package.json ] && command -v npm >/dev/null 2>&1; then
+  if [ ! -d tests/chains/node_modules ]; then
+    echo "setup: installing npm packages for tests/chains (anvil)"
+    (cd tests/chains && npm install --no-audit --no-fund --silent)
+  fi
+fi
 echo "setup: done"

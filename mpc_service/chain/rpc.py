@@ -40,7 +40,7 @@ class ReadChain(Protocol):
 
     async def chunk(self, block_hash: str) -> JSON: ...
 
-    async def view(self, contract_id: str, method: str, args: Any) -> Any: ...
+    async def view(self, contract_id: str, method: str, args: Any, *, finality: str = "final") -> Any: ...
 
 
 class JsonRpc:
@@ -95,8 +95,9 @@ class JsonRpc:
         result: JSON = await self.call("chunk", {"block_id": block_hash, "shard_id": 0})
         return result
 
-    async def view(self, contract_id: str, method: str, args: Any) -> Any:
-        params = {"request_type": "call_function", "finality": "final", "account_id": contract_id,
+    async def view(self, contract_id: str, method: str, args: Any, *, finality: str = "final") -> Any:
+        """A contract view at `finality` ("optimistic" for what the indexer may already have seen)."""
+        params = {"request_type": "call_function", "finality": finality, "account_id": contract_id,
                   "method_name": method, "args_base64": base64.b64encode(json.dumps(args).encode()).decode()}
         try:
             result = await self.call("query", params)

@@ -1,10 +1,14 @@
-"""Test double: a participant that runs the honest node plus one attack, started by the e2e tests in place of a node.
+"""Test doubles of misbehaving participants, started by the e2e tests in place of a node (production code has none).
 
-`python -m tests.e2e.malicious_node --config node.toml` (from the repository root). For every Ed25519 request it sees,
+`python -m tests.e2e.malicious_node --config node.toml --behaviour B` from the repository root:
+
+* `cross-scheme` (CrossSchemeLeader): the honest node plus one attack. For every Ed25519 request it sees,
 it leads an ECDSA signing of the request's 32-byte payload with one of its secp256k1 presignatures — once naming the
 request's own (Ed25519) domain, once naming the secp256k1 domain — and asks the presignature's other participants
 for their shares. An ECDSA signature over that payload under the requester's derived secp256k1 key is something
 nobody asked for. It logs `attack succeeded` (with the signature) or `attack failed`.
+* `bad-shares` (BadSharesForger): flips a bit of every signing message it sends as a follower, and answers every
+  request it sees at once with a made-up signature (`malicious respond sent`, with whether the contract took it).
 """
 
 from __future__ import annotations
@@ -73,11 +77,48 @@ class CrossSchemeLeader(MpcNode):
                                                "request": req.request_id.hex(), "signature": sig.to_contract_json()})
 
 
+class BadSharesForger(MpcNode):
+    """Corrupts its signature shares and sends forged responds (see the module docstring)."""
+
+    async def start(self) -> None:
+        await super().start()
+        self._spawn(self._forge(), "forge")
+
+    def _tamper(self) -> Any:
+        return lambda data: data[:-1] + bytes([data[-1] ^ 1]) if data else data
+
+    async def _forge(self) -> None:
+        import os
+
+        import coincurve
+
+        forged: set[bytes] = set()
+        while True:
+            await asyncio.sleep(0.1)
+            for req in list(self.seen.values()):
+                if req.instance_id in forged or self.indexer.latest_height - req.block_height > 20:
+                    continue
+                forged.add(req.instance_id)
+                if req.payload_kind == "Ecdsa":
+                    fake = coincurve.PrivateKey().sign_recoverable(req.payload, hasher=None)
+                    point = coincurve.PrivateKey().public_key.format(compressed=True)
+                    response: dict[str, Any] = {"scheme": "Secp256k1", "big_r": {"affine_point": point.hex()},
+                                                "s": {"scalar": fake[32:64].hex()}, "recovery_id": 0}
+                else:
+                    response = {"scheme": "Ed25519", "signature": list(os.urandom(64))}
+                outcome = await self.responder.respond(req.respond_request(), response)
+                log.warning("malicious respond sent", extra={"request": req.request_id.hex()[:16], "ok": outcome.ok})
+
+
+BEHAVIOURS = {"cross-scheme": CrossSchemeLeader, "bad-shares": BadSharesForger}
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(prog="malicious_node")
     parser.add_argument("--config", type=Path, required=True)
+    parser.add_argument("--behaviour", choices=sorted(BEHAVIOURS), default="cross-scheme")
     args = parser.parse_args()
-    return asyncio.run(run_node(args.config, CrossSchemeLeader))
+    return asyncio.run(run_node(args.config, BEHAVIOURS[args.behaviour]))
 
 
 if __name__ == "__main__":

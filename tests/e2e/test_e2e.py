@@ -182,15 +182,17 @@ def test_a_second_secp256k1_domain_signs_with_its_own_presignatures(cluster: E2E
     _sign_many(cluster, creds, [("second-domain", os.urandom(32), 2), ("first-domain", os.urandom(32), 0)])
 
 
-def _start_double(env: E2ECluster, index: int, module: str) -> None:
+def _start_double(env: E2ECluster, index: int, behaviour: str) -> None:
+    """Replace node `index` by a test double of a misbehaving participant (tests/e2e/malicious_node.py)."""
     import subprocess
     import sys
 
     env.procs.stop(index)
     node = env.spec.nodes[index]
     with open(node.home / "node.log", "ab") as log:
-        env.procs.procs[index] = subprocess.Popen([sys.executable, "-m", module, "--config", str(node.config_path)],
-                                                  stdout=log, stderr=subprocess.STDOUT, cwd=ROOT)
+        env.procs.procs[index] = subprocess.Popen(
+            [sys.executable, "-m", "tests.e2e.malicious_node", "--config", str(node.config_path),
+             "--behaviour", behaviour], stdout=log, stderr=subprocess.STDOUT, cwd=ROOT)
 
 
 def test_a_malicious_leader_gets_no_ecdsa_signature_for_an_ed25519_request(cluster: E2ECluster) -> None:
@@ -199,7 +201,7 @@ def test_a_malicious_leader_gets_no_ecdsa_signature_for_an_ed25519_request(clust
     the task against their own copy of the request and the domain's scheme and refuse before taking their
     presignature share; no signature results."""
     bad = NODES - 1
-    _start_double(cluster, bad, "tests.e2e.malicious_node")
+    _start_double(cluster, bad, "cross-scheme")
     try:
         cluster.wait_ready([bad], presignatures=2)
         creds = cluster.new_user()
@@ -231,14 +233,14 @@ def test_a_malicious_leader_gets_no_ecdsa_signature_for_an_ed25519_request(clust
         cluster.wait_ready([bad], presignatures=0)
 
 
-def _restart(env: E2ECluster, index: int, extra_env: dict[str, str] | None = None) -> None:
+def _restart(env: E2ECluster, index: int) -> None:
     env.procs.stop(index)
-    env.procs.start(index, extra_env)
+    env.procs.start(index)
 
 
 def test_malicious_node_cannot_make_a_request_succeed_wrongly_and_is_named(cluster: E2ECluster) -> None:
     bad = NODES - 1
-    _restart(cluster, bad, {"MPC_NODE_MALICIOUS": "bad_shares,bad_respond"})
+    _start_double(cluster, bad, "bad-shares")
     cluster.wait_ready([bad], presignatures=0)
     creds = cluster.new_user()
     named = False

@@ -6,7 +6,7 @@ import random
 
 import pytest
 
-from mpc_service.protocol import ED25519, SECP256K1, Done, KeygenOutput, ParticipantId, Send, keygen, run_protocols
+from mpc_service.protocol import ED25519, SECP256K1, KeygenOutput, ParticipantId, keygen, run_protocols
 from mpc_service.protocol.errors import (
     BadProofError,
     BadShareError,
@@ -19,7 +19,7 @@ from mpc_service.protocol.errors import (
 from mpc_service.protocol.groups import Group
 from mpc_service.protocol.polynomial import lagrange_coefficients
 
-from .helpers import Tamper, tamper_byte, tamper_last_scalar
+from .helpers import Tamper, drive_until_failures, tamper_byte, tamper_last_scalar
 
 GROUPS = [SECP256K1, ED25519]
 P = ParticipantId
@@ -158,26 +158,7 @@ def test_nobody_outputs_a_key_when_one_participant_got_a_bad_share() -> None:
     ps = [P(0), P(1), P(2), P(3)]
     instances = {p: keygen(SECP256K1, ps, p, 3, b"sid", rng) for p in ps}
     tamper = tamper_last_scalar(SECP256K1, P(1), 3, victim=P(2))
-    finished: set[ParticipantId] = set()
-    failed: dict[ParticipantId, BadShareError] = {}
-    for _ in range(10):  # drive by hand so one party's failure does not stop the others
-        outbox = []
-        for p, inst in instances.items():
-            if p in finished or p in failed:
-                continue
-            try:
-                action = inst.poke()
-            except BadShareError as exc:
-                failed[p] = exc
-                continue
-            if isinstance(action, Send):
-                outbox += [(p, m) for m in action.messages]
-            elif isinstance(action, Done):
-                finished.add(p)
-        for sender, m in outbox:
-            for to in ([m.to] if m.to is not None else [q for q in ps if q != sender]):
-                if to not in failed and to not in finished:
-                    instances[to].message(sender, tamper(sender, to, m.data))
+    finished, failed = drive_until_failures(instances, ps, tamper, BadShareError)
     assert set(failed) == {P(2)} and failed[P(2)].culprit == P(1)
     assert not finished, "no participant may output a key the victim could not verify"
 

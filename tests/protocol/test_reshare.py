@@ -19,12 +19,10 @@ from chainsig.keys import Ed25519PublicKey, Secp256k1PublicKey
 from mpc_service.protocol import (
     ED25519,
     SECP256K1,
-    Done,
     EcdsaSignature,
     HonestMajorityTripleGenerator,
     KeygenOutput,
     ParticipantId,
-    Send,
     ecdsa_sign,
     frost_sign,
     keygen,
@@ -45,7 +43,7 @@ from mpc_service.protocol.polynomial import lagrange_coefficients
 from mpc_service.protocol.proofs import SchnorrProof, prove_schnorr
 from mpc_service.protocol.reshare import PublicKeyPackage, ReshareOutput, reshare
 
-from .helpers import Tamper, tamper_last_scalar
+from .helpers import Tamper, drive_until_failures, tamper_last_scalar
 
 reshare_module = importlib.import_module("mpc_service.protocol.reshare")  # the module; the package exports the function
 P = ParticipantId
@@ -416,25 +414,6 @@ def test_nobody_outputs_when_one_new_participant_got_a_bad_sub_share() -> None:
     instances = {p: reshare(old, dealers, new, 3, p, b"sid", rng, old_share=old_keys[p] if p in dealers else None)
                  for p in everyone}
     tamper = tamper_last_scalar(SECP256K1, P(1), 1, victim=P(4))
-    finished: set[ParticipantId] = set()
-    failed: dict[ParticipantId, BadShareError] = {}
-    for _ in range(10):  # drive by hand so one party's failure does not stop the others
-        outbox = []
-        for p, inst in instances.items():
-            if p in finished or p in failed:
-                continue
-            try:
-                action = inst.poke()
-            except BadShareError as exc:
-                failed[p] = exc
-                continue
-            if isinstance(action, Send):
-                outbox += [(p, m) for m in action.messages]
-            elif isinstance(action, Done):
-                finished.add(p)
-        for sender, m in outbox:
-            for to in ([m.to] if m.to is not None else [q for q in everyone if q != sender]):
-                if to not in failed and to not in finished:
-                    instances[to].message(sender, tamper(sender, to, m.data))
+    finished, failed = drive_until_failures(instances, everyone, tamper, BadShareError)
     assert set(failed) == {P(4)} and failed[P(4)].culprit == P(1)
     assert not finished, "no participant may finish while the joiner could not verify its share"

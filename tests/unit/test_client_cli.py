@@ -59,7 +59,7 @@ def test_derive_errors_exit_1_with_message(
 
 def test_unknown_chain_is_an_argparse_error(capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit) as info:
-        main([*DERIVE, "--root", ROOT, "--chain", "dogecoin"])
+        main([*DERIVE, "--root", ROOT, "--chain", "litecoin"])
     assert info.value.code == 2
 
 
@@ -84,3 +84,32 @@ def test_module_runs_as_a_program() -> None:
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith("address: bcrt1q")
+
+
+SEND = ["send", "--rpc", "http://127.0.0.1:9", "--contract", "v1.signer.test.near", "--account", "alice.test.near",
+        "--key", "CHAINSIG_TEST_UNSET_VARIABLE", "--path", "p", "--chain-rpc", "http://127.0.0.1:9"]
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["--chain", "bitcoin", "--to", "bc1q", "--amount", "lots"], "--amount is not a decimal number"),
+        (["--chain", "bitcoin", "--to", "bc1q", "--amount", "-1"], "--amount must be a non-negative number"),
+        (["--chain", "ethereum", "--to", "0x00", "--amount", "1", "--data", "zz"], "--data is not hex"),
+        (["--chain", "ethereum", "--to", "0x00", "--amount", "1", "--prefix", "osmo"], "--prefix applies to cosmos"),
+        (["--chain", "solana", "--to", "x", "--amount", "1"], "CHAINSIG_TEST_UNSET_VARIABLE"),  # credentials first
+    ],
+)
+def test_send_rejects_bad_arguments_before_any_network(extra: list[str], message: str,
+                                                       capsys: pytest.CaptureFixture[str]) -> None:
+    assert main([*SEND, *extra]) == 1
+    captured = capsys.readouterr()
+    assert captured.out == "" and message in captured.err
+
+
+def test_sign_message_needs_exactly_one_message(capsys: pytest.CaptureFixture[str]) -> None:
+    base = ["sign-message", *SEND[1:9], "--path", "p"]
+    assert main(base) == 1
+    assert "exactly one of --message or --typed-data" in capsys.readouterr().err
+    assert main([*base, "--message", "hi", "--typed-data", "x.json"]) == 1
+    assert "exactly one" in capsys.readouterr().err
