@@ -246,8 +246,10 @@ def test_a_malicious_leader_gets_no_ecdsa_signature_for_an_ed25519_request(clust
                 finally:
                     db.close()
                 assert kept == (1,), f"participant {follower} took its presignature share before refusing"
-        status = cluster.status(0)
-        assert status is not None and "misbehaviour" in status
+        refusers = {f for attack in started[:2] for f in attack["participants"] if f != bad}
+        for follower in refusers:  # attributed on /status too, naming the leader that asked
+            status = cluster.status(follower)
+            assert status is not None and status["misbehaviour"][str(bad)]["tasks_refused"] >= 1, status
     finally:
         _restart(cluster, bad)
         cluster.wait_ready([bad], presignatures=0)
