@@ -15,6 +15,7 @@ import asyncio
 import gc
 import json
 import logging
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from itertools import accumulate
@@ -230,11 +231,19 @@ def _refuse_constant(name: str) -> Any:
     raise ValueError(f"{name} is not valid JSON")
 
 
+def _finite_float(text: str) -> float:
+    """serde_json refuses numbers out of f64's range (`1e999`) rather than reading them as infinity."""
+    value = float(text)
+    if math.isinf(value):
+        raise ValueError(f"number out of range: {text[:40]}")
+    return value
+
+
 def _parse_message(body: bytes) -> dict[str, Any]:
     if _nesting_exceeds(body, MAX_JSON_DEPTH):
         raise ParseError(f"Invalid JSON: nesting deeper than {MAX_JSON_DEPTH} levels")
     try:
-        message = json.loads(body, parse_constant=_refuse_constant)
+        message = json.loads(body, parse_constant=_refuse_constant, parse_float=_finite_float)
     except (ValueError, UnicodeDecodeError, RecursionError) as exc:
         raise ParseError(f"Invalid JSON: {exc}") from exc
     if not isinstance(message, dict) or not isinstance(message.get("method"), str):

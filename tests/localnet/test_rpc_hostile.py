@@ -251,8 +251,10 @@ def _unstamped(view: dict[str, Any]) -> dict[str, Any]:
         b'{"jsonrpc": "2.0", "id": -Infinity, "method": "status", "params": []}',
         b'{"jsonrpc": "2.0", "id": 1, "method": "gas_price", "params": [NaN]}',
         b'{"jsonrpc": "2.0", "id": 1, "method": "sandbox_fast_forward", "params": {"delta_height": Infinity}}',
+        b'{"jsonrpc": "2.0", "id": 1e999, "method": "status", "params": []}',
+        b'{"jsonrpc": "2.0", "id": 1, "method": "block", "params": {"block_id": -1e400}}',
     ],
-    ids=["id-nan", "id-inf", "id-neg-inf", "param-nan", "param-inf"],
+    ids=["id-nan", "id-inf", "id-neg-inf", "param-nan", "param-inf", "id-overflow", "param-overflow"],
 )
 async def test_nan_and_infinity_are_parse_errors_answered_in_strict_json(hworker: Worker, raw: bytes) -> None:
     async with aiohttp.ClientSession() as session:
