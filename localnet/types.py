@@ -43,8 +43,10 @@ class PublicKey:
         if not sep:
             prefix, body = "ed25519", text
         if prefix not in _KEY_TAGS:
-            raise ValueError(f"unknown key type prefix {prefix!r}")
-        tag, _ = _KEY_TAGS[prefix]
+            raise ValueError(f"unknown key type prefix {prefix[:20]!r}")
+        tag, size = _KEY_TAGS[prefix]
+        if len(body) > 2 * size:  # base58 of `size` bytes is shorter; checked first, decoding is quadratic
+            raise ValueError(f"{prefix} public key text is too long ({len(body)} chars)")
         try:
             raw = base58.b58decode(body)
         except ValueError as exc:

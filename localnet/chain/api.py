@@ -13,7 +13,10 @@ to the latest block.
 
 from __future__ import annotations
 
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:
+    from localnet.chain.transaction import SignedTransaction
 
 JSON = dict[str, Any]
 BlockRef = dict[str, Any]
@@ -57,8 +60,9 @@ class ChainService(Protocol):
     def validators(self, params: Any = None) -> JSON: ...
 
     # ---- transactions ---------------------------------------------------------------------
-    def submit_transaction(self, signed_tx: bytes) -> str:
-        """Validate (signature, key, nonce, balance, block hash) and queue for the next block.
+    def submit_transaction(self, signed_tx: bytes | SignedTransaction) -> str:
+        """Validate (size, action count, signature, key, nonce, balance, block hash) and queue for the next block.
+        Bytes are decoded first; a `SignedTransaction` from `validation.decode_within_limits` is taken as is.
         Returns the tx hash (base58). Raises InvalidTransaction with nearcore's InvalidTxError."""
         ...
 

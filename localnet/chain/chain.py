@@ -30,23 +30,22 @@ from localnet.chain.execution import (
 )
 from localnet.chain.history import StateHistory
 from localnet.chain.keys import verify_ed25519
+from localnet.chain.patch import AccountPatch, ContractPatch, DataPatch, StatePatch, parse_state_records
 from localnet.chain.queries import QueryContext, run_query
 from localnet.chain.records import (
     Account,
     ActionReceipt,
     Receipt,
-    access_key_from_json,
     access_key_storage_bytes,
     action_to_json,
     b58,
     code_hash_of,
     receipt_from_json,
-    unb64,
 )
 from localnet.chain.state import State
 from localnet.chain.store import Store
-from localnet.chain.transaction import SignedTransaction, decode_signed_transaction
-from localnet.chain.validation import invalid_tx, is_valid_account_id, validate_actions
+from localnet.chain.transaction import SignedTransaction
+from localnet.chain.validation import decode_within_limits, invalid_tx, is_valid_account_id, validate_actions
 from localnet.errors import UnknownBlock, UnknownChunk, UnknownReceipt, UnknownTransaction
 from localnet.runtime.fees import STORAGE_NUM_BYTES_ACCOUNT, STORAGE_NUM_EXTRA_BYTES_RECORD, VM_LIMITS
 from localnet.types import AccessKey, FunctionCall, PublicKey
@@ -388,10 +387,13 @@ class Chain:
         }
 
     # ---- transactions ----
-    def submit_transaction(self, signed_tx: bytes) -> str:
-        """Validate and charge `signed_tx` now; it is included in the next block. Returns its base58 hash."""
+    def submit_transaction(self, signed_tx: bytes | SignedTransaction) -> str:
+        """Validate and charge `signed_tx` now; it is included in the next block. Returns its base58 hash.
+
+        Bytes are decoded here (size and action count checked first); a `SignedTransaction` from
+        `decode_within_limits` lets the RPC decode big transactions in a worker thread."""
         self._check_open()
-        signed = decode_signed_transaction(signed_tx)
+        signed = signed_tx if isinstance(signed_tx, SignedTransaction) else decode_within_limits(signed_tx)
         tx_hash = signed.hash
         if tx_hash in self._pending_hashes or self._store.transaction(b58(tx_hash)) is not None:
             return b58(tx_hash)
@@ -593,15 +595,18 @@ class Chain:
 
     # ---- sandbox ----
     def patch_state(self, records: list[JSON]) -> None:
-        """Apply sandbox_patch_state records directly to state (persisted immediately)."""
+        """Apply sandbox_patch_state records directly to state (persisted immediately), all or nothing: every
+        record is parsed before any is applied (InvalidRequest names the first bad one), and a failure while
+        applying rolls back the ones before it."""
         self._check_open()
+        patches = parse_state_records(records)
         checkpoint = self.state.checkpoint()
         try:
-            for record in records:
-                self._patch_one(record)
-        except (KeyError, ValueError, TypeError) as exc:
+            for patch in patches:
+                self._apply_patch(patch)
+        except BaseException:
             self.state.rollback(checkpoint)
-            raise InvalidRequest(f"invalid state record: {exc}") from exc
+            raise
         self._history.record(self.latest_height(), self.state.undo_log())
         self._store.commit_block(
             state_changes=self.state.take_dirty(),
@@ -613,26 +618,19 @@ class Chain:
             meta={},
         )
 
-    def _patch_one(self, record: JSON) -> None:
-        ((kind, body),) = record.items()
-        account_id = body["account_id"]
-        if not is_valid_account_id(account_id):
-            raise ValueError(f"invalid account id {account_id!r}")
-        if kind == "Account":
-            self.state.set((st.ACCOUNT, account_id), Account.from_json(body["account"]))
-        elif kind == "Data":
-            self.state.set((st.DATA, account_id, unb64(body["data_key"])), unb64(body["value"]))
-        elif kind == "Contract":
-            code = unb64(body["code"])
-            self.state.set((st.CODE, account_id), code)
+    def _apply_patch(self, patch: StatePatch) -> None:
+        account_id = patch.account_id
+        if isinstance(patch, AccountPatch):
+            self.state.set((st.ACCOUNT, account_id), patch.account)
+        elif isinstance(patch, DataPatch):
+            self.state.set((st.DATA, account_id, patch.key), patch.value)
+        elif isinstance(patch, ContractPatch):
+            self.state.set((st.CODE, account_id), patch.code)
             account = self.state.get((st.ACCOUNT, account_id))
             if isinstance(account, Account):
-                self.state.set((st.ACCOUNT, account_id), account.with_(code_hash=code_hash_of(code)))
-        elif kind == "AccessKey":
-            pk = PublicKey.from_string(body["public_key"])
-            self.state.set((st.ACCESS_KEY, account_id, pk.to_borsh()), access_key_from_json(body["access_key"]))
+                self.state.set((st.ACCOUNT, account_id), account.with_(code_hash=code_hash_of(patch.code)))
         else:
-            raise ValueError(f"unknown record kind {kind!r}")
+            self.state.set((st.ACCESS_KEY, account_id, patch.public_key.to_borsh()), patch.access_key)
 
     # ---- lifecycle ----
     def close(self) -> None:

@@ -96,6 +96,8 @@ class Store:
         return None if row is None else json.loads(row[0])
 
     def block_by_height(self, height: int) -> JSON | None:
+        if not 0 <= height < 2**63:  # a u64 height SQLite's INTEGER cannot hold is no block the chain has
+            return None
         return self._one("SELECT json FROM blocks WHERE height = ?", height)
 
     def block_by_hash(self, block_hash: str) -> JSON | None:

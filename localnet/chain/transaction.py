@@ -41,6 +41,7 @@ __all__ = [
     "Transaction",
     "decode_signed_transaction",
     "encode_transaction",
+    "peek_action_count",
     "sign_transaction",
 ]
 
@@ -97,6 +98,15 @@ _TRANSACTION = bc.CStruct(
     "actions" / bc.Vec(_ACTION),
 )
 _SIGNED_TRANSACTION = bc.CStruct("transaction" / _TRANSACTION, "signature" / _SIGNATURE)
+# Everything before the actions, then the actions' count: read before decoding the actions themselves.
+_TRANSACTION_HEAD = bc.CStruct(
+    "signer_id" / bc.String,
+    "public_key" / _PUBLIC_KEY,
+    "nonce" / bc.U64,
+    "receiver_id" / bc.String,
+    "block_hash" / FixedBytes(32),
+    "action_count" / bc.U32,
+)
 _UNSUPPORTED_ACTION_TAGS = {8: "Delegate", 9: "DeployGlobalContract", 10: "UseGlobalContract"}
 
 
@@ -255,6 +265,15 @@ def _action_from(value: Any) -> Action:
     if name == "DeleteAccount":
         return DeleteAccount(value.beneficiary_id)
     raise MalformedTransaction(f"Failed to decode transaction: unsupported action {name}")
+
+
+def peek_action_count(raw: bytes) -> int | None:
+    """The number of actions a TransactionV0's bytes announce, read from its head alone (None if the head does
+    not decode; `decode_signed_transaction` then reports why). Cheap, whatever the size of the actions."""
+    try:
+        return int(_TRANSACTION_HEAD.parse(bytes(raw)).action_count)
+    except (ConstructError, UnicodeDecodeError, ValueError, KeyError, IndexError, TypeError):
+        return None
 
 
 def decode_signed_transaction(raw: bytes) -> SignedTransaction:

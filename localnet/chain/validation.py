@@ -10,6 +10,7 @@ import re
 from typing import Any
 
 from localnet.chain.costs import attached_gas
+from localnet.chain.transaction import SignedTransaction, decode_signed_transaction, peek_action_count
 from localnet.errors import InvalidTransaction
 from localnet.runtime.fees import VM_LIMITS
 from localnet.types import ED25519, Action, AddKey, DeleteAccount, DeployContract, FunctionCall, Stake
@@ -39,19 +40,37 @@ def actions_validation(kind: Any, message: str) -> InvalidTransaction:
     return invalid_tx({"ActionsValidation": kind}, message)
 
 
+def too_many_actions(count: int) -> InvalidTransaction:
+    return actions_validation(
+        {"TotalNumberOfActionsExceeded": {"total_number_of_actions": count, "limit": VM_LIMITS.max_actions_per_receipt}},
+        "The number of actions exceeded the limit",
+    )
+
+
+def decode_within_limits(raw: bytes) -> SignedTransaction:
+    """Decode signed-transaction bytes after the checks that bound the decoding work, with nearcore's errors:
+    the size (`TransactionSizeExceeded`, nearcore's first check in `validate_transaction`) and the number of
+    actions the head announces (`TotalNumberOfActionsExceeded`). Pure: safe to run in a worker thread.
+
+    Departure from nearcore, which decodes everything first: bytes over the size limit get
+    TransactionSizeExceeded even when they would not decode, and too many actions are reported before the
+    signature or the expiry is checked."""
+    limit = VM_LIMITS.max_transaction_size
+    if len(raw) > limit:
+        raise invalid_tx(
+            {"TransactionSizeExceeded": {"size": len(raw), "limit": limit}}, "Transaction size exceeds the limit"
+        )
+    count = peek_action_count(raw)
+    if count is not None and count > VM_LIMITS.max_actions_per_receipt:
+        raise too_many_actions(count)
+    return decode_signed_transaction(raw)
+
+
 def validate_actions(actions: tuple[Action, ...] | list[Action]) -> None:
     """nearcore `validate_actions`: counts, gas limits, sizes, key and account id rules."""
     limits = VM_LIMITS
     if len(actions) > limits.max_actions_per_receipt:
-        raise actions_validation(
-            {
-                "TotalNumberOfActionsExceeded": {
-                    "total_number_of_actions": len(actions),
-                    "limit": limits.max_actions_per_receipt,
-                }
-            },
-            "The number of actions exceeded the limit",
-        )
+        raise too_many_actions(len(actions))
     for index, action in enumerate(actions):
         if isinstance(action, DeleteAccount) and index != len(actions) - 1:
             raise actions_validation("DeleteActionMustBeFinal", "The delete action must be the final action")

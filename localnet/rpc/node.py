@@ -15,9 +15,10 @@ import asyncio
 import gc
 import json
 import logging
-import re
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
+from itertools import accumulate
 from pathlib import Path
 from typing import Any, Self
 
@@ -160,7 +161,10 @@ class LocalnetNode:
         loop = asyncio.get_running_loop()
         started = loop.time()
         try:
-            message = _parse_message(body)
+            if len(body) > PARSE_IN_THREAD_BYTES:
+                message = await asyncio.to_thread(_parse_message, body)
+            else:
+                message = _parse_message(body)
             request_id = message.get("id")
             method = message["method"]
             assert self._methods is not None
@@ -187,38 +191,59 @@ class LocalnetNode:
 
 # serde_json's recursion limit, which nearcore's RPC inherits.
 MAX_JSON_DEPTH = 128
-# A whole JSON string (in one match, so brackets inside strings are skipped) or one bracket.
-_JSON_TOKEN = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"|[\[\]{}]')
+# Bodies above this size are parsed in a worker thread, so the block timer keeps its pace while they are.
+PARSE_IN_THREAD_BYTES = 64 * 1024
+_NOT_A_BRACKET = bytes(range(256)).translate(None, b"[]{}")
+_DEPTH_STEP = bytes.maketrans(b"[{]}", b"\x01\x01\xff\xff")  # read as signed bytes: +1 / -1
+_DEPTH_CHUNK = 1 << 16
 
 
 def _nesting_exceeds(body: bytes, limit: int) -> bool:
-    """Whether `body` nests arrays/objects deeper than `limit`.
+    """Whether `body` nests arrays/objects deeper than `limit`; linear in the body's length.
 
     Checked before `json.loads`: its C scanner recurses once per level and trusts the interpreter's recursion
     limit, which libraries may raise (py-evm sets 10,000), so a body of nested brackets could overflow the C
     stack of the node's thread and crash the process instead of raising RecursionError.
+
+    Strings are dropped first: escaped backslashes and escaped quotes go (so every quote left opens or closes a
+    string), then splitting on quotes leaves the text outside strings at even indexes. Only brackets there count.
+    Where the body is not valid JSON the count may be off past the first error, but `json.loads` stops there too.
+    Each step is one C-level pass; the depth is summed in chunks so a worker thread running this gives up the
+    GIL between them.
     """
     if body.count(b"[") + body.count(b"{") <= limit:
         return False  # the common case, decided in C
+    unescaped = body.replace(b"\\\\", b"").replace(b'\\"', b"")
+    outside = b"".join(unescaped.split(b'"')[0::2])
+    brackets = outside.translate(None, _NOT_A_BRACKET)
+    steps = memoryview(brackets.translate(_DEPTH_STEP)).cast("b")
     depth = 0
-    for token in _JSON_TOKEN.finditer(body):
-        char = token.group()[0]
-        if char in b"[{":
-            depth += 1
-            if depth > limit:
-                return True
-        elif char in b"]}":
-            depth -= 1
-            if depth < 0:
-                return False  # unbalanced: json.loads reports it
+    for start in range(0, len(steps), _DEPTH_CHUNK):
+        chunk = steps[start : start + _DEPTH_CHUNK]
+        if max(accumulate(chunk, initial=depth)) > limit:
+            return True
+        depth += sum(chunk)
     return False
+
+
+def _refuse_constant(name: str) -> Any:
+    """serde_json (nearcore) and JSON.parse reject NaN and Infinity; so does the node."""
+    raise ValueError(f"{name} is not valid JSON")
+
+
+def _finite_float(text: str) -> float:
+    """serde_json refuses numbers out of f64's range (`1e999`) rather than reading them as infinity."""
+    value = float(text)
+    if math.isinf(value):
+        raise ValueError(f"number out of range: {text[:40]}")
+    return value
 
 
 def _parse_message(body: bytes) -> dict[str, Any]:
     if _nesting_exceeds(body, MAX_JSON_DEPTH):
         raise ParseError(f"Invalid JSON: nesting deeper than {MAX_JSON_DEPTH} levels")
     try:
-        message = json.loads(body)
+        message = json.loads(body, parse_constant=_refuse_constant, parse_float=_finite_float)
     except (ValueError, UnicodeDecodeError, RecursionError) as exc:
         raise ParseError(f"Invalid JSON: {exc}") from exc
     if not isinstance(message, dict) or not isinstance(message.get("method"), str):
@@ -227,7 +252,15 @@ def _parse_message(body: bytes) -> dict[str, Any]:
 
 
 def _respond(body: Any, status: int) -> web.Response:
-    return web.Response(text=json.dumps(body), status=status, content_type="application/json")
+    """Strict JSON only (no NaN/Infinity): what the node parsed was strict, so this cannot fail for a request's
+    own values; a result that is not serialisable is reported as an internal error instead of sent broken."""
+    try:
+        text = json.dumps(body, allow_nan=False)
+    except (ValueError, TypeError) as exc:
+        log.error("unserialisable response: %s", exc)
+        internal = InternalError(f"unserialisable response: {exc}")
+        text, status = json.dumps(failure(None, internal)), http_status(internal)
+    return web.Response(text=text, status=status, content_type="application/json")
 
 
 def tune_gc_for_server() -> None:

@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import base64
 import binascii
+import math
 from dataclasses import dataclass
 from typing import Any
 
 import base58
 
 from localnet.rpc.envelope import ParseError
+from localnet.types import PublicKey
 
 JSON = dict[str, Any]
 
@@ -30,27 +32,39 @@ QUERY_REQUEST_TYPES = (
 )
 
 
+HASH_BYTES = 32
+# The legacy `query` path form carries its data in base58, whose decoding is quadratic in its length: it is
+# bounded (nearcore has no such bound, but nobody sends kilobytes of base58 there; use `call_function`).
+MAX_LEGACY_QUERY_DATA_BYTES = 2048
+
+
 def _fail(message: str) -> ParseError:
     return ParseError(f"Failed parsing args: {message}")
+
+
+def max_base58_chars(n_bytes: int) -> int:
+    """The longest base58 text of `n_bytes` bytes (44 for a 32-byte hash): anything longer is refused before
+    decoding, which is quadratic in the text's length."""
+    return math.ceil(n_bytes * math.log(256) / math.log(58))
+
+
+def _short(value: Any) -> str:
+    """`value` for an error message, cut so a huge input does not come back whole."""
+    text = repr(value)
+    return text if len(text) <= 80 else f"{text[:60]}... ({len(text)} chars)"
 
 
 def block_id(value: Any) -> int | str:
     """A block height (non-negative int) or a base58 block hash of 32 bytes."""
     if isinstance(value, bool):
-        raise _fail(f"invalid block id {value!r}")
+        raise _fail(f"invalid block id {_short(value)}")
     if isinstance(value, int):
         if value < 0 or value >= 2**64:
             raise _fail(f"block height {value} out of range")
         return value
     if isinstance(value, str):
-        try:
-            raw = base58.b58decode(value)
-        except ValueError as exc:
-            raise _fail(f"invalid block hash {value!r}") from exc
-        if len(raw) != 32:
-            raise _fail(f"invalid block hash {value!r}")
-        return value
-    raise _fail(f"invalid block id {value!r}")
+        return _hash32(value, "block hash")
+    raise _fail(f"invalid block id {_short(value)}")
 
 
 def block_reference(params: JSON, *, required: bool = True) -> JSON:
@@ -60,12 +74,12 @@ def block_reference(params: JSON, *, required: bool = True) -> JSON:
     if "finality" in params:
         finality = params["finality"]
         if finality not in FINALITIES:
-            raise _fail(f"unknown finality {finality!r}")
+            raise _fail(f"unknown finality {_short(finality)}")
         return {"finality": finality}
     if "sync_checkpoint" in params:
         checkpoint = params["sync_checkpoint"]
         if checkpoint not in ("genesis", "earliest_available"):
-            raise _fail(f"unknown sync_checkpoint {checkpoint!r}")
+            raise _fail(f"unknown sync_checkpoint {_short(checkpoint)}")
         return {"sync_checkpoint": checkpoint}
     if required:
         raise _fail("expected one of `block_id`, `finality`, `sync_checkpoint`")
@@ -93,13 +107,11 @@ def chunk_params(params: Any) -> JSON:
         raise _fail("params must be an array or an object")
     if "chunk_id" in params:
         chunk_id = params["chunk_id"]
-        if not isinstance(chunk_id, str) or len(_b58(chunk_id, "chunk_id")) != 32:
-            raise _fail(f"invalid chunk_id {chunk_id!r}")
-        return {"chunk_id": chunk_id}
+        return {"chunk_id": _hash32(chunk_id, "chunk_id")}
     if "block_id" in params and "shard_id" in params:
         shard_id = params["shard_id"]
         if isinstance(shard_id, bool) or not isinstance(shard_id, int) or shard_id < 0:
-            raise _fail(f"invalid shard_id {shard_id!r}")
+            raise _fail(f"invalid shard_id {_short(shard_id)}")
         return {"block_id": block_id(params["block_id"]), "shard_id": shard_id}
     raise _fail("expected `chunk_id` or `block_id` and `shard_id`")
 
@@ -132,7 +144,10 @@ def validators_params(params: Any) -> Any:
     raise _fail("expected [null], [epoch_id], {epoch_id} or {block_id}")
 
 
-def _b58(text: str, what: str) -> bytes:
+def _b58(text: str, what: str, max_bytes: int) -> bytes:
+    """Decode base58 of at most `max_bytes` bytes; longer text is refused without decoding it."""
+    if len(text) > max_base58_chars(max_bytes):
+        raise _fail(f"invalid base58 {what}: {len(text)} chars is too long")
     try:
         return base58.b58decode(text)
     except ValueError as exc:
@@ -141,9 +156,19 @@ def _b58(text: str, what: str) -> bytes:
 
 def _hash32(value: Any, what: str) -> str:
     """A base58 CryptoHash (32 bytes), as nearcore's serde parses hashes."""
-    if not isinstance(value, str) or len(_b58(value, what)) != 32:
-        raise _fail(f"invalid {what} {value!r}")
+    if not isinstance(value, str) or len(_b58(value, what, HASH_BYTES)) != HASH_BYTES:
+        raise _fail(f"invalid {what} {_short(value)}")
     return value
+
+
+def public_key_text(text: str) -> str:
+    """A public key as nearcore's serde reads it (`ed25519:<base58>` / `secp256k1:<base58>`), checked with its
+    length bounded before any decoding."""
+    try:
+        PublicKey.from_string(text)
+    except ValueError as exc:
+        raise _fail(f"invalid public key {_short(text)}: {exc}") from exc
+    return text
 
 
 def _b64(text: Any, what: str) -> bytes:
@@ -170,7 +195,7 @@ def query_params(params: Any) -> JSON:
         raise _fail("params must be an object")
     request_type = params.get("request_type")
     if request_type not in QUERY_REQUEST_TYPES:
-        raise _fail(f"unknown request_type {request_type!r}")
+        raise _fail(f"unknown request_type {_short(request_type)}")
     out: JSON = {"request_type": request_type, **block_reference(params)}
     out["account_id"] = _string(params, "account_id")
     if request_type == "view_state":
@@ -180,7 +205,7 @@ def query_params(params: Any) -> JSON:
         if "include_proof" in params:
             out["include_proof"] = bool(params["include_proof"])
     elif request_type == "view_access_key":
-        out["public_key"] = _string(params, "public_key")
+        out["public_key"] = public_key_text(_string(params, "public_key"))
     elif request_type == "call_function":
         out["method_name"] = _string(params, "method_name")
         args = params.get("args_base64", "")
@@ -195,7 +220,7 @@ def _legacy_query(params: list[Any]) -> JSON:
     if len(params) != 2 or not all(isinstance(p, str) for p in params):
         raise _fail("expected [path, data]")
     path, data = params
-    raw = _b58(data, "data")
+    raw = _b58(data, "data", MAX_LEGACY_QUERY_DATA_BYTES)
     parts = path.split("/")
     kind, rest = parts[0], parts[1:]
     base: JSON = {"finality": "optimistic"}
@@ -204,7 +229,7 @@ def _legacy_query(params: list[Any]) -> JSON:
     if kind == "access_key" and len(rest) == 1:
         return {"request_type": "view_access_key_list", "account_id": rest[0], **base}
     if kind == "access_key" and len(rest) == 2:
-        return {"request_type": "view_access_key", "account_id": rest[0], "public_key": rest[1], **base}
+        return {"request_type": "view_access_key", "account_id": rest[0], "public_key": public_key_text(rest[1]), **base}
     if kind == "code" and len(rest) == 1:
         return {"request_type": "view_code", "account_id": rest[0], **base}
     if kind == "contract" and len(rest) == 1:
@@ -238,7 +263,7 @@ def send_tx_params(params: Any, *, default_wait: str = "EXECUTED_OPTIMISTIC") ->
         raise _fail("params must be an array or an object")
     wait_until = params.get("wait_until", default_wait)
     if wait_until not in WAIT_LEVELS:
-        raise _fail(f"unknown wait_until {wait_until!r}")
+        raise _fail(f"unknown wait_until {_short(wait_until)}")
     return SendTx(_b64(params.get("signed_tx_base64"), "signed_tx_base64"), wait_until)
 
 
@@ -265,12 +290,10 @@ def tx_status_params(params: Any) -> TxStatus | SendTx:
         sender = _string(params, "sender_account_id")
         wait_until = params.get("wait_until", default_wait)
         if wait_until not in WAIT_LEVELS:
-            raise _fail(f"unknown wait_until {wait_until!r}")
+            raise _fail(f"unknown wait_until {_short(wait_until)}")
     else:
         raise _fail("params must be an array or an object")
-    if len(_b58(tx_hash, "tx_hash")) != 32:
-        raise _fail(f"invalid tx hash {tx_hash!r}")
-    return TxStatus(tx_hash, sender, wait_until)
+    return TxStatus(_hash32(tx_hash, "tx hash"), sender, wait_until)
 
 
 def receipt_id_params(params: Any) -> str:
@@ -279,10 +302,7 @@ def receipt_id_params(params: Any) -> str:
         params = {"receipt_id": params[0]}
     if not isinstance(params, dict):
         raise _fail("expected {receipt_id}")
-    receipt_id = _string(params, "receipt_id")
-    if len(_b58(receipt_id, "receipt_id")) != 32:
-        raise _fail(f"invalid receipt id {receipt_id!r}")
-    return receipt_id
+    return _hash32(_string(params, "receipt_id"), "receipt id")
 
 
 def patch_state_params(params: Any) -> list[JSON]:
@@ -294,10 +314,10 @@ def patch_state_params(params: Any) -> list[JSON]:
     records: list[JSON] = params["records"]
     for record in records:
         if not isinstance(record, dict) or len(record) != 1:
-            raise _fail(f"invalid state record {record!r}")
+            raise _fail(f"invalid state record {_short(record)}")
         kind = next(iter(record))
         if kind not in ("Account", "Data", "Contract", "AccessKey", "PostponedReceipt", "ReceivedData", "DelayedReceipt"):
-            raise _fail(f"unknown state record {kind!r}")
+            raise _fail(f"unknown state record {_short(kind)}")
         if not isinstance(record[kind], dict):
             raise _fail(f"invalid {kind} record")
     return records
@@ -311,5 +331,5 @@ def fast_forward_params(params: Any) -> int:
         raise _fail("expected {delta_height}")
     delta = params.get("delta_height")
     if isinstance(delta, bool) or not isinstance(delta, int) or delta < 0 or delta > 10**7:
-        raise _fail(f"invalid delta_height {delta!r}")
+        raise _fail(f"invalid delta_height {_short(delta)}")
     return delta
