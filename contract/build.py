@@ -12,17 +12,24 @@ How (and why not simply `nearc`):
 - The port is not used as shipped: `contract/patches/webassembly-near.patch` fixes the two known
   toolchain hazards (see docs/contract.md). The build assembles a toolchain tree (symlinks to nearc's
   MicroPython, a patched copy of the port) and builds mpy-cross once for it.
-- Outputs are cached by a hash of the sources, the nearc / near-sdk-py / emcc versions and the patch.
+- Native code: `contract/native/` (SHA3-256 and edwards25519 arithmetic in C, the `_chainsig` module) is
+  copied into the port, with its generated base-point table; the patch adds it to the port's Makefile.
+- nearc freezes ~70 micropython-lib packages into every contract; a contract whose sources import none of
+  them and no site-packages library gets them excluded (each Wasm byte costs gas on every call).
+- Outputs are cached by a hash of the sources, the nearc / near-sdk-py / emcc versions, the patch and the
+  native sources.
 """
 
 from __future__ import annotations
 
 import argparse
+import ast
 import contextlib
 import fcntl
 import hashlib
 import importlib.metadata
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -37,10 +44,14 @@ __all__ = ["build_contract", "build_project_contracts", "cache_dir", "main"]
 CONTRACT_DIR = Path(__file__).resolve().parent
 PROJECT_OUTPUT_DIR = CONTRACT_DIR / "build"
 PATCH_FILE = CONTRACT_DIR / "patches" / "webassembly-near.patch"
+NATIVE_DIR = CONTRACT_DIR / "native"
+NATIVE_SOURCES = ("chainsig_crypto.c", "chainsig_crypto.h", "modchainsig.c")
+NATIVE_TABLE_GENERATOR = NATIVE_DIR / "ed25519_table_gen.py"
+NATIVE_TABLE_HEADER = "ed25519_base_table.h"
 PROJECT_CONTRACTS = {"signer": CONTRACT_DIR / "signer", "caller": CONTRACT_DIR / "caller"}
 DIRECTORY_ENTRY_POINT = "contract.py"
 # Bump when the recipe below changes in a way that alters the produced Wasm.
-RECIPE_VERSION = "1"
+RECIPE_VERSION = "2"
 _LOG_TAIL_LINES = 60
 # nearc's module scan skips any file whose absolute path contains one of these substrings.
 _NEARC_EXCLUDED_PATH_PARTS = (".git", ".venv", "venv", "__pycache__", "build")
@@ -86,6 +97,8 @@ def toolchain_fingerprint(patched: bool = True) -> str:
         _package_version("near-sdk-py"),
         _emcc_version(),
         PATCH_FILE.read_text() if patched else "unpatched",
+        *((NATIVE_DIR / name).read_text() for name in NATIVE_SOURCES if patched),
+        NATIVE_TABLE_GENERATOR.read_text() if patched else "",
     ):
         digest.update(part.encode())
         digest.update(b"\0")
@@ -164,6 +177,11 @@ def _prepare_toolchain(root: Path, fingerprint: str, patched: bool = True) -> Pa
             raise CompileError(
                 f"could not apply {PATCH_FILE.name} to nearc's port", _tail(applied.stdout + applied.stderr)
             )
+        for name in NATIVE_SOURCES:
+            shutil.copyfile(NATIVE_DIR / name, port / name)
+        from contract.native.ed25519_table_gen import render
+
+        (port / NATIVE_TABLE_HEADER).write_text(render())
     made = subprocess.run(
         ["make", "-C", str(micropython / "mpy-cross"), f"BUILD={toolchain / 'mpy-cross'}"],
         capture_output=True, text=True, check=False,
@@ -172,6 +190,32 @@ def _prepare_toolchain(root: Path, fingerprint: str, patched: bool = True) -> Pa
         raise CompileError("building mpy-cross failed", _tail(made.stdout + made.stderr))
     ready.write_text(fingerprint)
     return toolchain
+
+
+def _imported_modules(root: Path, files: list[Path]) -> set[str]:
+    names: set[str] = set()
+    for rel in files:
+        for node in ast.walk(ast.parse((root / rel).read_text(), str(rel))):
+            if isinstance(node, ast.Import):
+                names.update(alias.name.split(".")[0] for alias in node.names)
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                names.add(node.module.split(".")[0])
+    return names
+
+
+def stdlib_exclusions(source: Path) -> list[str]:
+    """The micropython-lib packages nearc would freeze that this contract cannot use: none if it imports a
+    site-packages library (which may need any of them), else every package whose module it does not import."""
+    from nearc.analyzer import MPY_STDLIB_PACKAGES
+
+    root, files = _contract_files(source)
+    imported = _imported_modules(root, files)
+    local = {rel.parts[0].removesuffix(".py") for rel in files}
+    site_packages = _nearc_package_dir().parent
+    for name in imported - local - {"near"}:
+        if (site_packages / name).is_dir() or (site_packages / f"{name}.py").is_file():
+            return []
+    return [package for package in MPY_STDLIB_PACKAGES if re.split(r"[-.]", package)[0] not in imported]
 
 
 _COMPILE_SNIPPET = """
@@ -194,6 +238,11 @@ def _compile(source: Path, toolchain: Path, output: Path) -> None:
             (work / rel).parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(root / rel, work / rel)
         entry = work / (files[0] if source.is_file() else Path(DIRECTORY_ENTRY_POINT))
+        excluded = stdlib_exclusions(source)
+        if excluded:  # nearc reads its exclusions from a pyproject.toml beside the entry point
+            listed = ", ".join(f'"{name}"' for name in excluded)
+            (entry.parent / "pyproject.toml").write_text(
+                f"[tool.near-py-tool]\nexclude-micropython-stdlib-packages = [{listed}]\n")
         mpy_cross = work / "build" / "mpy-cross"
         mpy_cross.mkdir(parents=True)
         shutil.copy2(toolchain / "mpy-cross" / "mpy-cross", mpy_cross / "mpy-cross")

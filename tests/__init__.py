@@ -1,1 +1,2 @@
-"""The test suite (a package, so that tests/contract does not shadow the top-level `contract` package)."""
+"""The test suite (a package, so that tests/contract imports as tests.contract and `contract` is the project's
+package)."""

@@ -15,20 +15,19 @@ CONFIG_KEY = "c"
 COUNTER_KEY = "n"
 CALLBACK = "return_signature_and_clean_state_on_success"
 DEFAULT_CONFIG = {
-    # `sign` refuses less prepaid gas than this (the reference requires 15 Tgas; MicroPython's SHA3-256
-    # alone burns ~5 Tgas, see docs/contract.md). Covers sign (~9.2 Tgas burnt) + the callback's reservation;
-    # `sign` adds more for long paths and large payloads.
-    "sign_call_gas_attachment_requirement_tera_gas": 17,
-    # Gas reserved for the yield callback (the reference's 7): its timeout path burns ~2.9 Tgas and passes
+    # `sign` refuses less prepaid gas than this (the reference requires 15 Tgas). Covers sign (~3.7 Tgas burnt,
+    # see docs/contract.md) + the callback's reservation; `sign` adds more for long paths and large payloads.
+    "sign_call_gas_attachment_requirement_tera_gas": 10,
+    # Gas reserved for the yield callback (the reference's 7): its timeout path burns ~2.7 Tgas and passes
     # fail_on_timeout's on.
-    "return_signature_and_clean_state_on_success_call_tera_gas": 7,
-    # fail_on_timeout burns ~1.7 Tgas.
-    "fail_on_timeout_tera_gas": 3,
+    "return_signature_and_clean_state_on_success_call_tera_gas": 6,
+    # fail_on_timeout burns ~1.5 Tgas.
+    "fail_on_timeout_tera_gas": 2,
     # Blocks a keygen / reshare attempt may run before the next one can start (key_events.py; the reference's 30).
     "key_event_timeout_blocks": 30,
 }
 TIMEOUT_ERROR = "Request has timed out."
-SHA3_BLOCK_TERA_GAS = 6
+SHA3_BLOCK_TERA_GAS = 1
 PAYLOAD_BYTES_PER_TERA_GAS = 300
 
 
@@ -200,7 +199,7 @@ def sign():
     caller = near.predecessor_account_id()
     import tweak as tweaks
 
-    # Each further 136-byte block of the tweak's SHA3 input costs one more Keccak permutation (~4.9 Tgas), and
+    # Each further 136-byte block of the tweak's SHA3 input (a long path: ~3 Ggas per byte to parse and hash), and
     # every payload byte ~3 Ggas here and again in the callback (it parses the request): both are added on top.
     extra_blocks = (len(tweaks.TWEAK_PREFIX) + len(caller) + 1 + len(path.encode())) // 136
     payload_tgas = len(payload) // PAYLOAD_BYTES_PER_TERA_GAS

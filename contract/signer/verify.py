@@ -2,7 +2,7 @@
 
 secp256k1: `ecrecover(payload, r || s, recovery_id, malleability_flag=True)` (so s must be low) must equal
 root + tweak*G (one more ecrecover, see kdf.py), and big_r's parity byte must agree with recovery_id.
-Ed25519: `ed25519_verify(signature, payload, root + tweak*B)`; the point addition runs in MicroPython.
+Ed25519: `ed25519_verify(signature, payload, root + tweak*B)`; the point arithmetic is native (edwards.py).
 """
 
 import near

@@ -8,6 +8,7 @@ decimal strings in both, as nearcore serialises u128.
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -34,8 +35,24 @@ EMPTY_CODE_HASH = bytes(32)
 SYSTEM_ACCOUNT = "system"
 
 
+_B58_ALPHABET = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
+_B58_PAIRS = [a + b for a in _B58_ALPHABET for b in _B58_ALPHABET]  # two digits per divmod
+
+
 def b58(raw: bytes) -> str:
-    return base58.b58encode(raw).decode()
+    """Base58 (Bitcoin alphabet), as `base58.b58encode(raw).decode()`: the chain encodes every hash it records, the
+    same ones many times (block and receipt hashes), and the library's digit-by-digit loop was a hot spot."""
+    return _b58_cached(bytes(raw))
+
+
+@functools.lru_cache(maxsize=16384)
+def _b58_cached(raw: bytes) -> str:
+    value = int.from_bytes(raw, "big")
+    pairs = []
+    while value:
+        value, pair = divmod(value, 3364)
+        pairs.append(_B58_PAIRS[pair])
+    return "1" * (len(raw) - len(raw.lstrip(b"\0"))) + "".join(reversed(pairs)).lstrip("1")
 
 
 def b64(raw: bytes) -> str:

@@ -136,8 +136,13 @@ class Transaction:
         return encode_transaction(self)
 
     def hash(self) -> bytes:
-        """sha256 of the borsh-encoded transaction: the tx hash and the signed message."""
-        return hashlib.sha256(self.to_borsh()).digest()
+        """sha256 of the borsh-encoded transaction: the tx hash and the signed message (computed once; the chain
+        asks for it several times per transaction and the borsh encoding is costly)."""
+        cached: bytes | None = self.__dict__.get("_hash")
+        if cached is None:
+            cached = hashlib.sha256(self.to_borsh()).digest()
+            self.__dict__["_hash"] = cached  # a memo beside the frozen fields (not part of eq/repr)
+        return cached
 
 
 @dataclass(frozen=True)

@@ -199,6 +199,20 @@ def _set_i64(store: wasmtime.Store, global_: wasmtime.Global, value: int) -> Non
         raise wasmtime.WasmtimeError._from_ptr(error)
 
 
+def _get_i64(store: wasmtime.Store, global_: wasmtime.Global) -> int:
+    """`Global.value` for an i64 global without building a `Val` (read at every host call). Falls back to the public
+    API if wasmtime's internals move."""
+    try:
+        raw = _ffi.wasmtime_val_t()
+        _ffi.wasmtime_global_get(store._context(), ctypes.byref(global_._global), ctypes.byref(raw))
+        value: int = raw.of.i64
+        return value
+    except AttributeError:  # pragma: no cover - another wasmtime-py layout
+        found = global_.value(store)
+        assert isinstance(found, int)
+        return found
+
+
 class _OpMeter:
     """Turns the module's operator count (`localnet.runtime.meter`) into gas at every host-call boundary."""
 
@@ -219,9 +233,7 @@ class _OpMeter:
     def counted(self) -> int:
         if self.ops_global is None:
             return self.ops
-        value = self.ops_global.value(self.store)
-        assert isinstance(value, int)
-        return value
+        return _get_i64(self.store, self.ops_global)
 
     def refill(self) -> None:
         """Let the guest run as many operators as the gas left pays for."""

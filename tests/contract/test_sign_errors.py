@@ -115,7 +115,7 @@ async def test_long_paths_need_gas_for_each_sha3_block(worker: Worker, signer: D
     path = "m/44'/60'/0'/0/" + "x" * 200
     extra_blocks = (44 + len(user.id) + 1 + len(path)) // 136
     base = (await signer.contract.view("config")).json()["sign_call_gas_attachment_requirement_tera_gas"]
-    required = (base + 6 * extra_blocks) * TGAS
+    required = (base + extra_blocks) * TGAS  # SHA3_BLOCK_TERA_GAS (1) per extra block
     request = {"path": path, "payload_v2": {"Ecdsa": GOOD}, "domain_id": 0}
     short = await user.call(signer.contract.id, "sign").args_json({"request": request}).deposit(1) \
         .gas(required - TGAS).transact()
