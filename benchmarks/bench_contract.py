@@ -149,7 +149,7 @@ async def flows_cpu(worker: Worker, d: Any, user: Any, flows: int) -> float:
     return busy * 1000 / flows
 
 
-def profile(wasm: bytes, network: Network) -> list[tuple[str, int, int, int, int]]:
+def profile(wasm: bytes, network: StandInKeys) -> list[tuple[str, int, int, int, int]]:
     """(method, burnt, loading, operators, host) gas of each method run straight through localnet.runtime."""
     from localnet.runtime import run_function_call
     from localnet.runtime.api import PromiseResult, PromiseResultStatus
@@ -273,7 +273,7 @@ async def bench(flows: int) -> None:
     print(f"\nprofile ({len(wasm) // 1024} KiB Wasm; the {fixed_fees / TGAS:.2f} Tgas function-call fees of a receipt"
           " are not included):")
     print(f"{'method':40} {'VM gas':>8} {'loading':>8} {'wasm ops':>9} {'host fns':>9}")
-    for label, burnt, loading, ops, host in profile(wasm, Network.generate()):
+    for label, burnt, loading, ops, host in profile(wasm, StandInKeys.generate()):
         print(f"{label:40} {burnt / TGAS:8.2f} {loading / TGAS:8.2f} {ops / TGAS:9.2f} {host / TGAS:9.2f}")
     targets = {"sign_required_tgas": 10, "sign_burnt_tgas": 5, "respond_tgas": {"secp256k1": 6, "ed25519": 8},
                "view_tgas": 1, "localnet_cpu_ms_per_flow": CPU_TARGET_MS}
