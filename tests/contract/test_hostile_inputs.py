@@ -83,6 +83,12 @@ async def _setup(worker: Worker, wasm: bytes, network: Network) -> tuple[Any, ..
     for node in initializing.participants:
         (await node.call(initializing.contract.id, "vote_add_domains").args_json(proposal).gas(GAS).transact()) \
             .into_result()
+    # Keygen runs as attempts: the event's leader starts one, so that vote_pk has a running attempt to vote on.
+    gen = (await initializing.contract.view("state")).json()["generating_key"]
+    leader = next(p for p in initializing.participants if p.id == gen["leader"])
+    start = {"epoch_id": gen["epoch_id"], "domain_id": gen["domain_id"], "attempt_id": gen["next_attempt_id"]}
+    (await leader.call(initializing.contract.id, "start_keygen_instance").args_json({"key_event_id": start})
+     .gas(GAS).transact()).into_result()
     event = (await initializing.contract.view("state")).json()["generating_key"]["key_event_id"]
     # Requests whose queue holds a yield that does not exist: `respond` gets past "request not found" to the
     # response checks, and nothing times out under the test (a real yield would, after 200 blocks).

@@ -71,7 +71,7 @@ async def test_full_reshare(worker: Worker, signer_wasm: bytes) -> None:
         ({"prospective_epoch_id": 1, "proposal": proposal_of(2, 4, [old[0], old[1], [newcomer.id, 3,
                                                                                      {"tls_public_key": "abc",
                                                                                       "url": "http://x:1"}]])},
-         "tls_public_key must be an ed25519: key"),
+         "tls_public_key must be an ed25519:<base58 32 bytes> key"),
         ({"prospective_epoch_id": 1, "proposal": proposal_of(2, 4, [old[0], old[1], [newcomer.id, 3, {"url": "u"}]])},
          "Invalid participant info for " + newcomer.id),
         ({"prospective_epoch_id": 1, "proposal": proposal_of(2, 4, [old[0], old[1], newcomer.id])},
