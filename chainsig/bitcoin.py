@@ -135,8 +135,31 @@ class SignedBitcoinTransaction:
         return self.raw.hex()
 
 
+class _Spend:
+    """What P2WPKH and P2PKH spends share: fee, the outputs they consume, one digest per input to sign."""
+
+    inputs: tuple[P2wpkhInput, ...] | tuple[P2pkhInput, ...]
+    outputs: tuple[TxOutput, ...]
+
+    @property
+    def fee_sat(self) -> int:
+        return sum(i.value_sat for i in self.inputs) - sum(o.value_sat for o in self.outputs)
+
+    @property
+    def spent_outputs(self) -> tuple[TxOutput, ...]:
+        """The outputs this spend claims to consume (value and script), in input order."""
+        return tuple(TxOutput(i.value_sat, i.script_pubkey) for i in self.inputs)
+
+    def hashes_to_sign(self) -> tuple[bytes, ...]:
+        """One SIGHASH_ALL digest per input, in input order: the payloads for `sign`."""
+        return tuple(self.sighash(index) for index in range(len(self.inputs)))
+
+    def sighash(self, index: int) -> bytes:
+        raise NotImplementedError
+
+
 @dataclass(frozen=True)
-class P2wpkhSpend:
+class P2wpkhSpend(_Spend):
     """A transaction spending one or more P2WPKH outputs (SIGHASH_ALL)."""
 
     inputs: tuple[P2wpkhInput, ...]
@@ -158,19 +181,6 @@ class P2wpkhSpend:
         fee = sum(i.value_sat for i in self.inputs) - sum(o.value_sat for o in self.outputs)
         if fee < 0:
             raise TransactionError(f"outputs exceed inputs by {-fee} sat")
-
-    @property
-    def fee_sat(self) -> int:
-        return sum(i.value_sat for i in self.inputs) - sum(o.value_sat for o in self.outputs)
-
-    @property
-    def spent_outputs(self) -> tuple[TxOutput, ...]:
-        """The outputs this spend claims to consume (value and script), in input order."""
-        return tuple(TxOutput(i.value_sat, i.script_pubkey) for i in self.inputs)
-
-    def hashes_to_sign(self) -> tuple[bytes, ...]:
-        """One BIP-143 SIGHASH_ALL digest per input, in input order: the payloads for `sign`."""
-        return tuple(self.sighash(index) for index in range(len(self.inputs)))
 
     def sighash(self, index: int) -> bytes:
         """BIP-143 signature hash of input `index`."""
@@ -249,7 +259,7 @@ class P2pkhInput:
 
 
 @dataclass(frozen=True)
-class P2pkhSpend:
+class P2pkhSpend(_Spend):
     """A transaction spending P2PKH outputs with the legacy (pre-segwit) SIGHASH_ALL digest — Bitcoin's original
     scheme, which Dogecoin still uses. Amounts are in the chain's base unit (satoshi, koinu)."""
 
@@ -267,17 +277,6 @@ class P2pkhSpend:
             raise TransactionError("the same outpoint is spent twice")
         if self.fee_sat < 0:
             raise TransactionError(f"outputs exceed inputs by {-self.fee_sat}")
-
-    @property
-    def fee_sat(self) -> int:
-        return sum(i.value_sat for i in self.inputs) - sum(o.value_sat for o in self.outputs)
-
-    @property
-    def spent_outputs(self) -> tuple[TxOutput, ...]:
-        return tuple(TxOutput(i.value_sat, i.script_pubkey) for i in self.inputs)
-
-    def hashes_to_sign(self) -> tuple[bytes, ...]:
-        return tuple(self.sighash(index) for index in range(len(self.inputs)))
 
     def sighash(self, index: int) -> bytes:
         """Legacy SIGHASH_ALL: sha256d(the transaction with input `index`'s scriptSig = its scriptPubKey and the

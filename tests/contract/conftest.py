@@ -9,7 +9,6 @@ tests share deployments and keep the number of calls small.
 from __future__ import annotations
 
 import asyncio
-import json
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,10 +16,11 @@ from typing import Any
 
 import pytest
 
+from chainsig_sandbox import standin
 from contract.build import PROJECT_CONTRACTS, build_contract
 from localnet.rpc.node import LocalnetNode, NodeConfig
 from localnet.workspaces import TGAS, Account, BackgroundNode, Contract, PendingTransaction, Worker, connect
-from tests.contract.network import Network, events
+from tests.contract.network import Network
 
 SIGN_GAS = 50 * TGAS
 PARTICIPANTS = 3
@@ -110,24 +110,12 @@ async def signer(worker: Worker, signer_wasm: bytes, network: Network) -> Deploy
 
 async def submit_sign(account: Account, contract_id: str, request: dict[str, Any], *, deposit: int = 1,
                       gas: int = SIGN_GAS) -> PendingTransaction:
-    return await account.call(contract_id, "sign").args_json({"request": request}).deposit(deposit).gas(gas) \
-        .transact_async()
+    return await standin.submit_sign(account, contract_id, request, deposit=deposit, gas=gas)
 
 
 async def wait_event(pending: PendingTransaction, name: str = "sign_request", timeout_s: float = 30.0) -> dict[str, Any]:
-    """Poll the transaction until its outcomes carry the event `name`; return the event's single data item."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout_s
-    while True:
-        view = await pending.status()
-        logs = [line for o in view.get("receipts_outcome", ()) for line in o["outcome"].get("logs", ())]
-        found = events(logs, name)
-        if found:
-            (item,) = found[0]["data"]
-            return dict(item)
-        status = view.get("status")
-        if isinstance(status, dict):
-            pytest.fail(f"transaction finished without {name}: {json.dumps(view.get('receipts_outcome'))}")
-        if loop.time() > deadline:
-            pytest.fail(f"no {name} event within {timeout_s}s")
-        await asyncio.sleep(0.05)
+    """The event `name`'s single data item (chainsig_sandbox.standin.wait_event); a test failure otherwise."""
+    try:
+        return await standin.wait_event(pending, name, timeout_s)
+    except (RuntimeError, TimeoutError) as exc:
+        pytest.fail(str(exc))
