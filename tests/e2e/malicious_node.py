@@ -22,7 +22,7 @@ from typing import Any
 from mpc_service.__main__ import run_node
 from mpc_service.assets import AssetKind
 from mpc_service.control import EcdsaSignRequest
-from mpc_service.node import MpcNode, _channel
+from mpc_service.node import MpcNode, NoPresignature, _channel
 from mpc_service.protocol import ParticipantId as PPid
 from mpc_service.protocol import ProtocolError, ecdsa_sign
 from mpc_service.runner import ProtocolTimeout, run_protocol
@@ -52,11 +52,16 @@ class CrossSchemeLeader(MpcNode):
 
     async def _one_attack(self, req: Any, named: DomainId, key_domain: DomainId) -> None:
         assert self.me is not None and self.net is not None
-        try:
-            info = self._pick_presignature(key_domain)
-        except Exception as exc:  # noqa: BLE001 - the double reports any failure to start as a failed attack
-            log.warning("attack failed", extra={"stage": "no presignature", "error": repr(exc)})
-            return
+        deadline = asyncio.get_running_loop().time() + 60
+        while True:  # right after a restart no peer is live yet, so no presignature fits: wait for one
+            try:
+                info = self._pick_presignature(key_domain)
+                break
+            except NoPresignature as exc:
+                if asyncio.get_running_loop().time() > deadline:
+                    log.warning("attack failed", extra={"stage": "no presignature", "error": repr(exc)})
+                    return
+                await asyncio.sleep(0.3)
         taken = self.store.take_owned(AssetKind.PRESIGNATURE, info.id)
         from mpc_service import codec
 
