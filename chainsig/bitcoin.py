@@ -138,7 +138,7 @@ class SignedBitcoinTransaction:
 class _Spend:
     """What P2WPKH and P2PKH spends share: fee, the outputs they consume, one digest per input to sign."""
 
-    inputs: tuple[P2wpkhInput, ...] | tuple[P2pkhInput, ...]
+    inputs: Sequence[P2wpkhInput | P2pkhInput]
     outputs: tuple[TxOutput, ...]
 
     @property
@@ -156,6 +156,22 @@ class _Spend:
 
     def sighash(self, index: int) -> bytes:
         raise NotImplementedError
+
+    def _checked_signatures(self, signatures: Sequence[EcdsaSignature]) -> list[tuple[P2wpkhInput | P2pkhInput, bytes]]:
+        """(input, low-s DER signature ‖ SIGHASH_ALL) per input, each signature verified under the input's key."""
+        if len(signatures) != len(self.inputs):
+            raise TransactionError(
+                f"{len(self.inputs)} inputs need {len(self.inputs)} signatures, got {len(signatures)}"
+            )
+        out = []
+        for index, (spent, signature) in enumerate(zip(self.inputs, signatures)):
+            if not isinstance(signature, EcdsaSignature):
+                raise TransactionError(f"signature {index} is not a secp256k1 ECDSA signature")
+            low_s = signature.normalized()
+            if not low_s.verify(self.sighash(index), spent.public_key):
+                raise TransactionError(f"signature {index} does not verify for input {index} under its key")
+            out.append((spent, low_s.to_der() + bytes([SIGHASH_ALL])))
+        return out
 
 
 @dataclass(frozen=True)
@@ -206,20 +222,8 @@ class P2wpkhSpend(_Spend):
 
     def attach_signatures(self, signatures: Sequence[EcdsaSignature]) -> SignedBitcoinTransaction:
         """Witness each input with (DER(sig)‖SIGHASH_ALL, compressed key); each signature is checked first."""
-        if len(signatures) != len(self.inputs):
-            raise TransactionError(
-                f"{len(self.inputs)} inputs need {len(self.inputs)} signatures, got {len(signatures)}"
-            )
-        witnesses = []
-        for index, (spent, signature) in enumerate(zip(self.inputs, signatures)):
-            if not isinstance(signature, EcdsaSignature):
-                raise TransactionError(f"signature {index} is not a secp256k1 ECDSA signature")
-            low_s = signature.normalized()
-            if not low_s.verify(self.sighash(index), spent.public_key):
-                raise TransactionError(f"signature {index} does not verify for input {index} under its key")
-            witnesses.append(
-                _varint(2) + _push(low_s.to_der() + bytes([SIGHASH_ALL])) + _push(spent.public_key.compressed)
-            )
+        witnesses = [_varint(2) + _push(sig) + _push(spent.public_key.compressed)
+                     for spent, sig in self._checked_signatures(signatures)]
         base = self._serialize_base()
         raw = base[:4] + b"\x00\x01" + base[4:-4] + b"".join(witnesses) + base[-4:]
         return SignedBitcoinTransaction(raw=raw, txid=_sha256d(base)[::-1].hex(), wtxid=_sha256d(raw)[::-1].hex())
@@ -288,18 +292,8 @@ class P2pkhSpend(_Spend):
 
     def attach_signatures(self, signatures: Sequence[EcdsaSignature]) -> SignedBitcoinTransaction:
         """scriptSig = <DER(sig)‖SIGHASH_ALL> <compressed key> per input; each signature is checked first."""
-        if len(signatures) != len(self.inputs):
-            raise TransactionError(
-                f"{len(self.inputs)} inputs need {len(self.inputs)} signatures, got {len(signatures)}"
-            )
-        script_sigs = []
-        for index, (spent, signature) in enumerate(zip(self.inputs, signatures)):
-            if not isinstance(signature, EcdsaSignature):
-                raise TransactionError(f"signature {index} is not a secp256k1 ECDSA signature")
-            low_s = signature.normalized()
-            if not low_s.verify(self.sighash(index), spent.public_key):
-                raise TransactionError(f"signature {index} does not verify for input {index} under its key")
-            script_sigs.append(_push_data(low_s.to_der() + bytes([SIGHASH_ALL])) + _push_data(spent.public_key.compressed))
+        script_sigs = [_push_data(sig) + _push_data(spent.public_key.compressed)
+                       for spent, sig in self._checked_signatures(signatures)]
         raw = self._serialize(script_sigs)
         txid = _sha256d(raw)[::-1].hex()
         return SignedBitcoinTransaction(raw=raw, txid=txid, wtxid=txid)

@@ -68,12 +68,7 @@ async def worker(contract_node: BackgroundNode) -> AsyncIterator[Worker]:
     await w.close()
 
 
-def parameters(accounts: list[Account], threshold: int | None = None) -> dict[str, Any]:
-    entries = [[a.id, i, {"tls_public_key": "ed25519:" + "1" * 32, "url": f"http://127.0.0.1:{3000 + i}"}]
-               for i, a in enumerate(accounts)]
-    n = len(accounts)
-    return {"threshold": threshold if threshold is not None else max(2, -(-6 * n // 10)),
-            "participants": {"next_id": n, "participants": entries}}
+parameters = standin.participant_parameters  # init parameters naming accounts as participants
 
 
 @dataclass
