@@ -21,10 +21,12 @@ from typing import Any
 
 from mpc_service.__main__ import run_node
 from mpc_service.assets import AssetKind
+from mpc_service.context import channel
 from mpc_service.control import EcdsaSignRequest
-from mpc_service.node import MpcNode, NoPresignature, _channel
+from mpc_service.node import MpcNode
 from mpc_service.protocol import ParticipantId as PPid
 from mpc_service.protocol import ProtocolError, ecdsa_sign
+from mpc_service.providers.ecdsa import EcdsaProvider, NoPresignature
 from mpc_service.runner import ProtocolTimeout, run_protocol
 from mpc_service.types import DomainId
 
@@ -36,14 +38,14 @@ class CrossSchemeLeader(MpcNode):
 
     async def start(self) -> None:
         await super().start()
-        self._spawn(self._attack(), "attack")
+        self.ctx.spawn(self._attack(), "attack")
 
     async def _attack(self) -> None:
         attacked: set[bytes] = set()
         while True:
             await asyncio.sleep(0.2)
-            ecdsa = self._ecdsa_domains()
-            for req in list(self.seen.values()):
+            ecdsa = self.ctx.domains_of("Secp256k1")
+            for req in list(self.ctx.seen.values()):
                 if req.payload_kind != "Eddsa" or len(req.payload) != 32 or req.instance_id in attacked or not ecdsa:
                     continue
                 attacked.add(req.instance_id)
@@ -51,29 +53,32 @@ class CrossSchemeLeader(MpcNode):
                     await self._one_attack(req, named, ecdsa[0])
 
     async def _one_attack(self, req: Any, named: DomainId, key_domain: DomainId) -> None:
-        assert self.me is not None and self.net is not None
+        ctx = self.ctx
+        assert ctx.me is not None and ctx.net is not None
+        ecdsa = self.providers["Secp256k1"]
+        assert isinstance(ecdsa, EcdsaProvider)
         deadline = asyncio.get_running_loop().time() + 60
         while True:  # right after a restart no peer is live yet, so no presignature fits: wait for one
             try:
-                info = self._pick_presignature(key_domain)
+                info = ecdsa.pick_presignature(key_domain)
                 break
             except NoPresignature as exc:
                 if asyncio.get_running_loop().time() > deadline:
                     log.warning("attack failed", extra={"stage": "no presignature", "error": repr(exc)})
                     return
                 await asyncio.sleep(0.3)
-        taken = self.store.take_owned(AssetKind.PRESIGNATURE, info.id)
+        taken = ctx.store.take_owned(AssetKind.PRESIGNATURE, info.id)
         from mpc_service import codec
 
         pre = codec.decode_presignature(taken.value.expose())
         ps = list(taken.participants)
         log.warning("attack started", extra={"request": req.request_id.hex()[:16], "named_domain": named,
                                              "presignature": info.id, "participants": ps})
-        await self._send_control(ps, EcdsaSignRequest(req.request_id, req.instance_id, named, info.id,
+        await ctx.send_control(ps, EcdsaSignRequest(req.request_id, req.instance_id, named, info.id,
                                                       taken.participants))
-        inst = ecdsa_sign(pre, ps, PPid(self.me), tweak=req.tweak, msg_hash=req.payload, entropy=req.entropy)
+        inst = ecdsa_sign(pre, ps, PPid(ctx.me), tweak=req.tweak, msg_hash=req.payload, entropy=req.entropy)
         try:
-            sig = await run_protocol(self.net, _channel("sign", req.instance_id.hex(), info.id), inst, timeout_s=8.0)
+            sig = await run_protocol(ctx.net, channel("sign", req.instance_id.hex(), info.id), inst, timeout_s=8.0)
         except (ProtocolError, ProtocolTimeout) as exc:
             log.warning("attack failed", extra={"stage": "signing", "named_domain": named, "presignature": info.id,
                                                 "error": repr(exc)})
@@ -87,10 +92,11 @@ class BadSharesForger(MpcNode):
 
     async def start(self) -> None:
         await super().start()
-        self._spawn(self._forge(), "forge")
+        self.ctx.spawn(self._forge(), "forge")
 
-    def _tamper(self) -> Any:
-        return lambda data: data[:-1] + bytes([data[-1] ^ 1]) if data else data
+    def __init__(self, config: Any) -> None:
+        super().__init__(config)
+        self.ctx.tamper = lambda data: data[:-1] + bytes([data[-1] ^ 1]) if data else data
 
     async def _forge(self) -> None:
         import os
@@ -100,7 +106,7 @@ class BadSharesForger(MpcNode):
         forged: set[bytes] = set()
         while True:
             await asyncio.sleep(0.1)
-            for req in list(self.seen.values()):
+            for req in list(self.ctx.seen.values()):
                 if req.instance_id in forged or self.indexer.latest_height - req.block_height > 20:
                     continue
                 forged.add(req.instance_id)

@@ -19,9 +19,9 @@ from mpc_service import codec
 from mpc_service.chain.events import request_id_of
 from mpc_service.chain.indexer import Indexer, parse_respond_args, parse_sign_args
 from mpc_service.chain.rpc import UnknownBlock
+from mpc_service.coordinator import public_key_string
 from mpc_service.keys import Ed25519KeyPair
 from mpc_service.network import Peer, PeerNetwork
-from mpc_service.node import ecdsa_response, public_key_string
 from mpc_service.protocol import (
     ED25519,
     SECP256K1,
@@ -34,6 +34,7 @@ from mpc_service.protocol import (
     run_protocols,
 )
 from mpc_service.protocol import ParticipantId as P
+from mpc_service.providers.ecdsa import ecdsa_response
 from mpc_service.runner import ProtocolTimeout, run_protocol
 from mpc_service.status import prometheus_text
 from mpc_service.types import ChannelId

@@ -1,0 +1,53 @@
+"""The interface every signature scheme implements for the node: lead a request, follow a peer's task, keep pools.
+
+A provider owns one scheme end to end: its protocol runs, the control messages it sends and answers, and any
+precomputed assets. The node routes each request to the provider of its domain's scheme and each control message to
+the provider that declared its type in `follows`; key events (keygen, reshare) use the provider's `group`.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from typing import Any, ClassVar
+
+from mpc_service.chain.events import SignRequest
+from mpc_service.context import NodeContext
+from mpc_service.control import ControlMessage
+from mpc_service.errors import MpcError
+from mpc_service.protocol import Group
+from mpc_service.types import ParticipantId
+
+__all__ = ["NotReady", "SchemeProvider"]
+
+
+class NotReady(MpcError):
+    """The provider cannot start this request yet (no fitting presignature, too few live participants); the queue
+    retries it shortly."""
+
+
+class SchemeProvider(ABC):
+    """One signature scheme (see the module docstring)."""
+
+    scheme: ClassVar[str]  # the contract's name of the scheme ("Secp256k1", "Ed25519")
+    group: ClassVar[Group]  # the group its keys live in (keygen and resharing run over it)
+    follows: ClassVar[tuple[type[ControlMessage], ...]]  # the control messages a leader sends its followers
+
+    def __init__(self, ctx: NodeContext) -> None:
+        self.ctx = ctx
+
+    @abstractmethod
+    async def lead(self, request: SignRequest) -> dict[str, Any]:
+        """Produce the contract's response to `request` (already checked) with a signing set of live peers.
+        Raises `NotReady` when it cannot start yet, `ProtocolError`/`ProtocolTimeout` when a run fails."""
+
+    @abstractmethod
+    async def follow(self, sender: ParticipantId, message: ControlMessage) -> None:
+        """Take part in a task `sender` leads, after checking it against this node's own view
+        (`TaskRefused` otherwise)."""
+
+    async def upkeep(self) -> None:
+        """Background work that runs for the node's lifetime (asset pools); none by default."""
+
+    def pool_status(self) -> dict[str, Any]:
+        """This provider's part of `/status`'s `pools`."""
+        return {}
