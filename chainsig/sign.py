@@ -13,8 +13,7 @@ import binascii
 import contextlib
 import json
 from dataclasses import dataclass
-from enum import Enum
-from typing import Any, NewType
+from typing import Any
 
 import aiohttp
 
@@ -29,6 +28,7 @@ from chainsig.errors import (
 )
 from chainsig.kdf import SECP256K1_ORDER
 from chainsig.signatures import Signature, parse_signature_response
+from chainsig.types import DomainId, PayloadScheme
 
 __all__ = [
     "DEFAULT_DEPOSIT_YOCTO",
@@ -41,7 +41,6 @@ __all__ = [
     "request_signature",
 ]
 
-DomainId = NewType("DomainId", int)
 DEFAULT_DEPOSIT_YOCTO = 1
 DEFAULT_GAS_TGAS = 300
 MIN_EDDSA_PAYLOAD_BYTES = 0  # near/mpc's current bounds (0..1232 since its July 2026 change), as the signer contract
@@ -50,29 +49,13 @@ _MAX_GAS_TGAS = 300  # nearcore's max_total_prepaid_gas per transaction
 _TIMEOUT_MARKERS = ("has timed out",)  # "Request has timed out." and the older "Signature request has timed out."
 
 
-class PayloadScheme(Enum):
-    """The `payload_v2` variant: a 32-byte hash for ECDSA, a message of 32 to 1,232 bytes for EdDSA."""
-
-    ECDSA = "Ecdsa"
-    EDDSA = "Eddsa"
-
-    @classmethod
-    def for_domain(cls, domain_id: int) -> PayloadScheme:
-        """near/mpc's default domains: 0 is secp256k1 (ECDSA), 1 is ed25519 (EdDSA)."""
-        if domain_id == 0:
-            return cls.ECDSA
-        if domain_id == 1:
-            return cls.EDDSA
-        raise SignatureRequestError(f"no default scheme for domain {domain_id}; pass the scheme explicitly")
-
-
 @dataclass(frozen=True)
 class SignRequest:
     """One `sign` call; validated so that a bad request fails here, before any deposit is attached."""
 
     path: str
     payload: bytes
-    domain_id: DomainId = DomainId(0)
+    domain_id: DomainId = DomainId(0)  # noqa: RUF009 - a NewType call is the identity
     scheme: PayloadScheme | None = None
 
     def __post_init__(self) -> None:

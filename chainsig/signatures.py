@@ -91,6 +91,18 @@ class EcdsaSignature:
         low = self.normalized()  # libsecp256k1 verifies low-s only
         return bool(coincurve.PublicKey(key.uncompressed).verify(low.to_der(), msg_hash, hasher=None))
 
+    def to_contract_json(self) -> dict[str, Any]:
+        """The signer contract's secp256k1 response (what `respond` takes and `sign` returns). R is sent as the point
+        whose y parity equals the recovery id: after low-s normalisation that is −R (same r, same signature), the
+        form strict verifiers expect."""
+        big_r = self.big_r if self.big_r[0] - 2 == self.recovery_id & 1 else bytes([self.big_r[0] ^ 1]) + self.big_r[1:]
+        return {
+            "scheme": "Secp256k1",
+            "big_r": {"affine_point": big_r.hex().upper()},
+            "s": {"scalar": self.s.to_bytes(32, "big").hex().upper()},
+            "recovery_id": self.recovery_id,
+        }
+
     @classmethod
     def from_response(cls, response: dict[str, Any]) -> EcdsaSignature:
         try:

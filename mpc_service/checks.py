@@ -11,8 +11,9 @@ from __future__ import annotations
 
 from collections.abc import Collection, Mapping
 
+from chainsig.types import PayloadScheme
 from mpc_service.assets import AssetInfo
-from mpc_service.chain.events import SignRequest
+from mpc_service.chain.events import PendingSignRequest
 from mpc_service.errors import MpcError
 from mpc_service.types import DomainId, ParticipantId, RequestId
 
@@ -21,30 +22,32 @@ __all__ = ["SCHEME_OF_PAYLOAD", "TaskRefused", "check_asset", "check_payload", "
 
 SECP256K1_ORDER = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141
 EDDSA_PAYLOAD_BYTES = (0, 1232)  # the signer contract's bounds (near/mpc's current ones)
-SCHEME_OF_PAYLOAD = {"Ecdsa": "Secp256k1", "Eddsa": "Ed25519"}
+SCHEME_OF_PAYLOAD = {PayloadScheme.ECDSA: "Secp256k1", PayloadScheme.EDDSA: "Ed25519"}
 
 
 class TaskRefused(MpcError):
     """This node will not take part: what it was asked does not match its own view."""
 
 
-def check_payload(kind: str, payload: bytes) -> None:
+def check_payload(kind: PayloadScheme | str, payload: bytes) -> None:
     """The contract's payload rules: ECDSA a 32-byte hash that is a non-zero scalar below the group order (zero
     makes ECDSA forgeable), EdDSA 0..1232 bytes."""
-    if kind == "Ecdsa":
+    try:
+        scheme = PayloadScheme(kind)
+    except ValueError:
+        raise TaskRefused(f"unknown payload kind {kind!r}") from None
+    if scheme is PayloadScheme.ECDSA:
         if len(payload) != 32:
             raise TaskRefused(f"ECDSA payload must be 32 bytes, got {len(payload)}")
         if not 0 < int.from_bytes(payload, "big") < SECP256K1_ORDER:
             raise TaskRefused("ECDSA payload must be a non-zero scalar below the secp256k1 order")
-    elif kind == "Eddsa":
+    else:
         low, high = EDDSA_PAYLOAD_BYTES
         if not low <= len(payload) <= high:
             raise TaskRefused(f"EdDSA payload must be {low}..{high} bytes, got {len(payload)}")
-    else:
-        raise TaskRefused(f"unknown payload kind {kind!r}")
 
 
-def check_sign_task(own: SignRequest, *, request_id: RequestId, domain_id: DomainId, scheme: str,
+def check_sign_task(own: PendingSignRequest, *, request_id: RequestId, domain_id: DomainId, scheme: str,
                     domains: Mapping[DomainId, str]) -> None:
     """`own` is this node's indexed copy of the instance the task names; `scheme` is what the task would produce
     ("Secp256k1" for an ECDSA share, "Ed25519" for FROST); `domains` are the keyed domains and their schemes."""
@@ -58,7 +61,7 @@ def check_sign_task(own: SignRequest, *, request_id: RequestId, domain_id: Domai
     if have != scheme:
         raise TaskRefused(f"domain {domain_id} is {have}, the task would produce {scheme}")
     if SCHEME_OF_PAYLOAD.get(own.payload_kind) != scheme:
-        raise TaskRefused(f"a {own.payload_kind} payload cannot be signed with {scheme}")
+        raise TaskRefused(f"a {own.payload_kind.value} payload cannot be signed with {scheme}")
     check_payload(own.payload_kind, own.payload)
 
 

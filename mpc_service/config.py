@@ -14,11 +14,7 @@ Example (every table but [node] and [chain] is optional; relative paths are rela
     max_frame_bytes = 16777216
     keepalive_s = 5.0
 
-    [[network.participants]]                # static peers; otherwise read from the contract's state
-    participant_id = 1
-    account_id = "node1.test.near"
-    address = "127.0.0.1:7001"
-    tls_public_key = "ed25519:…"
+    # peers are the signer contract's participants (and a proposal's): no static peer list
 
     [chain]
     rpc_url = "http://127.0.0.1:3030"
@@ -26,11 +22,13 @@ Example (every table but [node] and [chain] is optional; relative paths are rela
     start_height = 0                        # used only on the first start; later the indexer resumes
 
     [queue]       # retry_after_s = 10, max_attempts = 10, expiry_blocks = 200, check_interval_s = 1
-    [pools]       # triples_target = 64, presignatures_target = 16, max_concurrent_generations = 4
+    [pools]       # triples_target = 64, presignatures_target = 16
     [responder]   # access_key_files = ["respond0.json", …], gas_tgas = 50, max_attempts = 5
-    [status]      # listen_host = "127.0.0.1", listen_port = 0, enabled = true
+    [status]      # listen_host = "127.0.0.1", listen_port = 0 (always served: operators and tests read it)
 
-A bad value raises `ConfigError` whose message names the file and the field (`chain.rpc_url: …`).
+A bad value raises `ConfigError` whose message names the file and the field (`chain.rpc_url: …`). Fields of earlier
+versions that nothing read (`network.participants`, `pools.max_concurrent_generations`, `status.enabled`) are refused
+with a message that says so.
 """
 
 from __future__ import annotations
@@ -43,14 +41,12 @@ from typing import Any, TypeVar
 from urllib.parse import urlparse
 
 from mpc_service.errors import MpcError
-from mpc_service.keys import parse_ed25519_public_key
 
 __all__ = [
     "ChainConfig",
     "ConfigError",
     "NetworkConfig",
     "NodeConfig",
-    "ParticipantConfig",
     "PoolConfig",
     "QueueConfig",
     "ResponderConfig",
@@ -75,20 +71,11 @@ class ConfigError(MpcError, ValueError):
 
 
 @dataclass(frozen=True)
-class ParticipantConfig:
-    participant_id: int
-    account_id: str
-    address: str  # host:port
-    tls_public_key: bytes  # raw ed25519
-
-
-@dataclass(frozen=True)
 class NetworkConfig:
     listen_host: str = "127.0.0.1"
     listen_port: int = 0
     max_frame_bytes: int = 16 * 1024 * 1024
     keepalive_s: float = 5.0
-    participants: tuple[ParticipantConfig, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -111,7 +98,6 @@ class QueueConfig:
 class PoolConfig:
     triples_target: int = 64
     presignatures_target: int = 16
-    max_concurrent_generations: int = 4
 
 
 @dataclass(frozen=True)
@@ -123,7 +109,6 @@ class ResponderConfig:
 
 @dataclass(frozen=True)
 class StatusConfig:
-    enabled: bool = True
     listen_host: str = "127.0.0.1"
     listen_port: int = 0
 
@@ -204,28 +189,15 @@ class _Table:
         self.read.add(key)
         return _Table(self.source, self.name(key), self.data.get(key, {}))
 
+    def removed(self, key: str, why: str) -> None:
+        """Refuse a field an earlier version accepted but never read, saying why."""
+        if key in self.data:
+            raise self.error(key, f"is no longer accepted: {why}")
+
     def finish(self) -> None:
         unknown = sorted(set(self.data) - self.read)
         if unknown:
             raise self.error(unknown[0], "unknown field")
-
-
-def _participant(table: _Table) -> ParticipantConfig:
-    pid = table.get("participant_id", int, required=True)
-    if not 0 <= pid < 2**32:
-        raise table.error("participant_id", "must fit in u32")
-    account_id = table.account_id("account_id")
-    address = table.get("address", str, required=True)
-    host, sep, port = address.rpartition(":")
-    if not sep or not host or not port.isdigit() or not 0 < int(port) <= 65535:
-        raise table.error("address", f"expected host:port, got {address!r}")
-    key_text = table.get("tls_public_key", str, required=True)
-    try:
-        key = parse_ed25519_public_key(key_text)
-    except ValueError as exc:
-        raise table.error("tls_public_key", str(exc)) from None
-    table.finish()
-    return ParticipantConfig(pid, account_id, address, key)
 
 
 def parse_config(data: dict[str, Any], *, base_dir: Path, source: str = "node.toml") -> NodeConfig:
@@ -239,19 +211,12 @@ def parse_config(data: dict[str, Any], *, base_dir: Path, source: str = "node.to
     node.finish()
 
     net = root.sub("network")
-    raw_participants = net.get("participants", list, [])
-    participants = tuple(
-        _participant(_Table(source, f"network.participants[{i}]", item)) for i, item in enumerate(raw_participants)
-    )
-    ids = [p.participant_id for p in participants]
-    if len(set(ids)) != len(ids):
-        raise ConfigError(source, "network.participants", "duplicate participant_id")
+    net.removed("participants", "peers are read from the signer contract's state")
     network = NetworkConfig(
         listen_host=net.get("listen_host", str, "127.0.0.1"),
         listen_port=net.port("listen_port", 0),
         max_frame_bytes=net.positive("max_frame_bytes", int, 16 * 1024 * 1024),
         keepalive_s=net.positive("keepalive_s", float, 5.0),
-        participants=participants,
     )
     net.finish()
 
@@ -272,8 +237,8 @@ def parse_config(data: dict[str, Any], *, base_dir: Path, source: str = "node.to
     q.finish()
 
     p = root.sub("pools")
-    pools = PoolConfig(p.positive("triples_target", int, 64), p.positive("presignatures_target", int, 16),
-                       p.positive("max_concurrent_generations", int, 4))
+    p.removed("max_concurrent_generations", "each scheme's pools run one generation at a time")
+    pools = PoolConfig(p.positive("triples_target", int, 64), p.positive("presignatures_target", int, 16))
     p.finish()
 
     r = root.sub("responder")
@@ -287,7 +252,8 @@ def parse_config(data: dict[str, Any], *, base_dir: Path, source: str = "node.to
     r.finish()
 
     s = root.sub("status")
-    status = StatusConfig(s.get("enabled", bool, True), s.get("listen_host", str, "127.0.0.1"), s.port("listen_port", 0))
+    s.removed("enabled", "the status endpoint is always served")
+    status = StatusConfig(s.get("listen_host", str, "127.0.0.1"), s.port("listen_port", 0))
     s.finish()
     root.finish()
     return NodeConfig(account_id, data_dir, p2p_key_file, storage_secret_file, chain, network, queue, pools,

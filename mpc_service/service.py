@@ -13,7 +13,7 @@ import logging
 import time
 from collections.abc import Mapping
 
-from mpc_service.chain.events import SignRequest
+from mpc_service.chain.events import PendingSignRequest
 from mpc_service.chain.indexer import BlockUpdate, Indexer
 from mpc_service.chain.rpc import JsonRpc
 from mpc_service.checks import TaskRefused, check_sign_task
@@ -86,7 +86,7 @@ class RequestService:
             for req in due:
                 ctx.spawn(self.lead(req), "lead")
 
-    async def lead(self, req: SignRequest) -> None:
+    async def lead(self, req: PendingSignRequest) -> None:
         ctx = self.ctx
         queue = ctx.queue
         assert queue is not None

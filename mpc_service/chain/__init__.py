@@ -1,1 +1,1 @@
-"""Chain access: JSON-RPC client, indexer (chain → SignRequest) and responder (signature → respond tx)."""
+"""Chain access: JSON-RPC client, indexer (chain → PendingSignRequest) and responder (signature → respond tx)."""

@@ -18,29 +18,29 @@ import struct
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from chainsig.types import PayloadScheme
 from mpc_service.errors import MpcError
 from mpc_service.types import DomainId, RequestId
 
-__all__ = ["EVENT_PREFIX", "ContractEventError", "SignCompletion", "SignRequest", "parse_event_log", "request_id_of"]
+__all__ = ["EVENT_PREFIX", "ContractEventError", "PendingSignRequest", "SignCompletion", "parse_event_log", "request_id_of"]
 
 EVENT_PREFIX = "EVENT_JSON:"
 STANDARD = "chainsig"
-PayloadKind = Literal["Ecdsa", "Eddsa"]
 
 
 class ContractEventError(MpcError, ValueError):
     """An EVENT_JSON log of our standard that does not have the documented shape."""
 
 
-def request_id_of(domain_id: int, tweak: bytes, kind: str, payload: bytes) -> RequestId:
+def request_id_of(domain_id: int, tweak: bytes, kind: PayloadScheme | str, payload: bytes) -> RequestId:
     """SHA-256(u32_le(domain) ‖ tweak ‖ u8 kind ‖ u32_le(len) ‖ payload): the queue's and the leader order's id."""
-    tag = 0 if kind == "Ecdsa" else 1
+    tag = 0 if PayloadScheme(kind) is PayloadScheme.ECDSA else 1
     body = struct.pack("<I", domain_id) + tweak + bytes([tag]) + struct.pack("<I", len(payload)) + payload
     return RequestId(hashlib.sha256(body).digest())
 
 
 @dataclass(frozen=True)
-class SignRequest:
+class PendingSignRequest:
     """A pending sign request seen on chain, with the entropy of the block it appeared in.
 
     `request_id` identifies the *content* (what the contract matches a `respond` against); `data_id` identifies the
@@ -50,7 +50,7 @@ class SignRequest:
     request_id: RequestId
     domain_id: DomainId
     tweak: bytes
-    payload_kind: PayloadKind
+    payload_kind: PayloadScheme
     payload: bytes
     caller: str
     data_id: str
@@ -65,7 +65,7 @@ class SignRequest:
 
     def respond_request(self) -> dict[str, Any]:
         """The `request` argument of the contract's `respond`."""
-        return {"tweak": self.tweak.hex(), "payload": {self.payload_kind: self.payload.hex()}, "domain_id": self.domain_id}
+        return {"tweak": self.tweak.hex(), "payload": {self.payload_kind.value: self.payload.hex()}, "domain_id": self.domain_id}
 
 
 @dataclass(frozen=True)
@@ -92,7 +92,7 @@ def _bytes_field(value: Any, name: str, size: int | None = None) -> bytes:
     return raw
 
 
-def _parse_request(item: Any) -> tuple[DomainId, bytes, PayloadKind, bytes]:
+def _parse_request(item: Any) -> tuple[DomainId, bytes, PayloadScheme, bytes]:
     if not isinstance(item, dict) or not isinstance(item.get("request"), dict):
         raise ContractEventError("event item lacks a 'request' object")
     req = item["request"]
@@ -107,12 +107,12 @@ def _parse_request(item: Any) -> tuple[DomainId, bytes, PayloadKind, bytes]:
     if kind not in ("Ecdsa", "Eddsa"):
         raise ContractEventError(f"request.payload: unknown kind {kind!r}")
     payload = _bytes_field(payload_value, "request.payload", 32 if kind == "Ecdsa" else None)
-    return DomainId(domain), tweak, kind, payload
+    return DomainId(domain), tweak, PayloadScheme(kind), payload
 
 
 def parse_event_log(
     log: str, *, block_height: int, block_hash: str, entropy: bytes
-) -> list[SignRequest | SignCompletion]:
+) -> list[PendingSignRequest | SignCompletion]:
     """Records from one log line; [] for logs that are not our events. Raises `ContractEventError` on a malformed one."""
     if not log.startswith(EVENT_PREFIX):
         return []
@@ -126,7 +126,7 @@ def parse_event_log(
     data = event.get("data")
     if not isinstance(data, list):
         raise ContractEventError(f"{name}: 'data' must be a list")
-    out: list[SignRequest | SignCompletion] = []
+    out: list[PendingSignRequest | SignCompletion] = []
     for item in data:
         domain, tweak, kind, payload = _parse_request(item)
         rid = request_id_of(domain, tweak, kind, payload)
@@ -137,7 +137,7 @@ def parse_event_log(
                 raise ContractEventError("sign_request: missing 'caller'")
             if not isinstance(data_id, str):
                 raise ContractEventError("sign_request: 'data_id' must be a string")
-            out.append(SignRequest(rid, domain, tweak, kind, payload, caller, data_id, block_height, block_hash, entropy))
+            out.append(PendingSignRequest(rid, domain, tweak, kind, payload, caller, data_id, block_height, block_hash, entropy))
         elif name == "sign_response":
             out.append(SignCompletion(rid, "response", block_height))
         elif name == "sign_timeout":

@@ -28,8 +28,9 @@ from typing import Any
 import base58
 
 from chainsig.kdf import derive_tweak
+from chainsig.types import PayloadScheme
 from mpc_service.assets import private_file
-from mpc_service.chain.events import SignRequest, request_id_of
+from mpc_service.chain.events import PendingSignRequest, request_id_of
 from mpc_service.chain.rpc import ChainError, ReadChain, UnknownBlock
 from mpc_service.checks import TaskRefused, check_payload
 from mpc_service.jsonsafe import loads_bounded
@@ -54,7 +55,7 @@ class BlockUpdate:
     height: int
     block_hash: str
     random_value: bytes = field(repr=False)
-    requests: tuple[SignRequest, ...] = ()
+    requests: tuple[PendingSignRequest, ...] = ()
     responded: tuple[RequestId, ...] = ()
     catching_up: bool = False
     timestamp_s: float | None = None  # the block's timestamp (chain time)
@@ -75,7 +76,7 @@ def _payload(req: dict[str, Any]) -> tuple[str, bytes]:
     raise ValueError("no payload")
 
 
-def parse_sign_args(args: bytes, predecessor: str) -> tuple[DomainId, bytes, str, bytes]:
+def parse_sign_args(args: bytes, predecessor: str) -> tuple[DomainId, bytes, PayloadScheme, bytes]:
     """(domain, tweak, payload kind, payload) of a `sign` call; ValueError when the contract would reject it."""
     data = loads_bounded(args, max_bytes=MAX_ARGS_BYTES, max_depth=MAX_ARGS_NESTING)
     req = data["request"]
@@ -88,7 +89,7 @@ def parse_sign_args(args: bytes, predecessor: str) -> tuple[DomainId, bytes, str
         check_payload(kind, payload)  # the contract refuses what fails these rules
     except TaskRefused as exc:
         raise ValueError(str(exc)) from None
-    return DomainId(domain), derive_tweak(predecessor, path), kind, payload
+    return DomainId(domain), derive_tweak(predecessor, path), PayloadScheme(kind), payload
 
 
 def parse_respond_args(args: bytes) -> RequestId:
@@ -287,7 +288,7 @@ class Indexer:
             timestamp_s = None
         random_value = base58.b58decode(header.get("random_value") or base58.b58encode(bytes(32)))
         chunk = await self.chain.chunk(block_hash)
-        requests: list[SignRequest] = []
+        requests: list[PendingSignRequest] = []
         responded: list[RequestId] = []
         for receipt in chunk.get("receipts", []):
             if receipt.get("receiver_id") != self.contract_id:
@@ -299,7 +300,7 @@ class Indexer:
                     if method == "sign":
                         domain, tweak, kind, payload = parse_sign_args(args, receipt["predecessor_id"])
                         rid = request_id_of(domain, tweak, kind, payload)
-                        requests.append(SignRequest(rid, domain, tweak, kind, payload,  # type: ignore[arg-type]
+                        requests.append(PendingSignRequest(rid, domain, tweak, kind, payload,
                                                     receipt["predecessor_id"], receipt["receipt_id"], height,
                                                     block_hash, random_value))
                     elif method == "respond":

@@ -19,6 +19,8 @@ import coincurve
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
+from chainsig.signatures import EcdsaSignature  # one definition, shared with the client
+
 from .errors import (
     BadShareError,
     BadSignatureError,
@@ -102,32 +104,6 @@ def derive_delta(
     if delta == 0:  # pragma: no cover - probability 2^-256
         raise ZeroOrIdentityError("rerandomizer is zero", phase="sign")
     return delta
-
-
-@dataclass(frozen=True)
-class EcdsaSignature:
-    """A low-s ECDSA signature as the signer contract returns it."""
-
-    big_r: Point
-    s: int
-    recovery_id: int
-
-    @property
-    def r(self) -> int:
-        return SECP256K1.x_coordinate(self.big_r) % _N
-
-    def to_rsv(self) -> bytes:
-        """65 bytes r ‖ s ‖ v (v = recovery id 0/1), coincurve's recoverable format."""
-        return self.r.to_bytes(32, "big") + self.s.to_bytes(32, "big") + bytes([self.recovery_id])
-
-    def to_contract_json(self) -> dict[str, object]:
-        """The contract's ``respond`` shape for secp256k1."""
-        return {
-            "scheme": "Secp256k1",
-            "big_r": {"affine_point": self.big_r.hex().upper()},
-            "s": {"scalar": self.s.to_bytes(32, "big").hex().upper()},
-            "recovery_id": self.recovery_id,
-        }
 
 
 @dataclass(frozen=True)
@@ -233,8 +209,8 @@ def combine_signature_shares(
     if s > _HALF_N:
         s = _N - s
         recovery_id ^= 1
-    sig = EcdsaSignature(rerandomized.big_r, s, recovery_id)
-    if s != 0 and _recovers_to(sig, msg_hash, rerandomized.derived_public_key):
+    sig = EcdsaSignature(rerandomized.big_r, s, recovery_id) if s != 0 else None
+    if sig is not None and _recovers_to(sig, msg_hash, rerandomized.derived_public_key):
         return sig
     for j in sorted(shares):
         if g.base_mul(shares[j].s) != _expected_share_point(rerandomized, j, h):

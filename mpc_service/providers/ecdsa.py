@@ -19,14 +19,13 @@ from typing import Any
 
 from mpc_service import codec
 from mpc_service.assets import AssetId, AssetInfo, AssetKind, AssetNotFound, new_asset_id
-from mpc_service.chain.events import SignRequest
+from mpc_service.chain.events import PendingSignRequest
 from mpc_service.checks import TaskRefused, check_asset, check_sign_task, check_signing_set
 from mpc_service.context import channel
 from mpc_service.control import ControlMessage, EcdsaSignRequest, PresignRequest, TriplesRequest
 from mpc_service.errors import MpcError
 from mpc_service.protocol import (
     SECP256K1,
-    EcdsaSignature,
     HonestMajorityTripleGenerator,
     ProtocolError,
     ecdsa_sign,
@@ -37,7 +36,7 @@ from mpc_service.providers.base import NotReady, SchemeProvider
 from mpc_service.runner import ProtocolTimeout, run_protocol
 from mpc_service.types import DomainId, ParticipantId
 
-__all__ = ["EcdsaProvider", "NoPresignature", "ecdsa_response"]
+__all__ = ["EcdsaProvider", "NoPresignature"]
 
 log = logging.getLogger("mpc_service.node")
 
@@ -53,22 +52,13 @@ class NoPresignature(NotReady):
     """No presignature of this leader fits the live participants."""
 
 
-def ecdsa_response(sig: EcdsaSignature) -> dict[str, Any]:
-    """The contract's secp256k1 response. After low-s normalization the effective nonce point is −R; send the point
-    whose y parity equals the recovery id (same r, so the same signature), as strict verifiers expect."""
-    response = sig.to_contract_json()
-    if sig.big_r[0] - 2 != sig.recovery_id:
-        response["big_r"] = {"affine_point": SECP256K1.neg(sig.big_r).hex().upper()}
-    return response
-
-
 class EcdsaProvider(SchemeProvider):
     scheme = "Secp256k1"
     group = SECP256K1
     follows = (TriplesRequest, PresignRequest, EcdsaSignRequest)
 
     # ---- signing ------------------------------------------------------------------------------------------------
-    async def lead(self, request: SignRequest) -> dict[str, Any]:
+    async def lead(self, request: PendingSignRequest) -> dict[str, Any]:
         ctx = self.ctx
         assert ctx.me is not None and ctx.net is not None
         info = self.pick_presignature(request.domain_id)
@@ -85,7 +75,7 @@ class EcdsaProvider(SchemeProvider):
         sig = await run_protocol(ctx.net, channel("sign", request.instance_id.hex(), info.id), inst,
                                  timeout_s=SIGN_TIMEOUT_S)
         assert sig is not None
-        return ecdsa_response(sig)
+        return sig.to_contract_json()
 
     def pick_presignature(self, domain: DomainId) -> AssetInfo:
         """One of my presignatures for `domain` whose set is live; failing that, one another live owner made that

@@ -6,7 +6,7 @@ import random
 import secrets
 from typing import Any
 
-from mpc_service.chain.events import SignRequest
+from mpc_service.chain.events import PendingSignRequest
 from mpc_service.checks import check_sign_task, check_signing_set
 from mpc_service.context import channel
 from mpc_service.control import ControlMessage, FrostSignRequest
@@ -26,7 +26,7 @@ class EddsaProvider(SchemeProvider):
     group = ED25519
     follows = (FrostSignRequest,)
 
-    async def lead(self, request: SignRequest) -> dict[str, Any]:
+    async def lead(self, request: PendingSignRequest) -> dict[str, Any]:
         ctx = self.ctx
         assert ctx.me is not None and ctx.net is not None
         others = sorted(ctx.eligible() - {ctx.me})

@@ -9,7 +9,7 @@ from typing import Any
 import coincurve
 
 from localnet.workspaces import TGAS, Account, Contract, Worker
-from mpc_service.chain.events import SignCompletion, SignRequest, parse_event_log
+from mpc_service.chain.events import SignCompletion, PendingSignRequest, parse_event_log
 from tests.contract.conftest import Deployment, submit_sign, wait_event
 from tests.contract.network import SECP256K1_N, ed25519_sign, events
 
@@ -130,7 +130,7 @@ async def test_timeout_fails_the_caller_and_cleans_up(worker: Worker, signer: De
     assert ev["data"][0] == {"request": item["request"], "data_id": item["data_id"]}
     records = [r for line in result.logs
                for r in parse_event_log(line, block_height=1, block_hash="h", entropy=b"\0" * 32)]
-    assert [type(r) for r in records] == [SignRequest, SignCompletion]
+    assert [type(r) for r in records] == [PendingSignRequest, SignCompletion]
     assert records[0].request_id == records[1].request_id and records[1].outcome == "timeout"  # type: ignore[union-attr]
     assert (await signer.contract.view("get_pending_request", {"request": item["request"]})).json() is None
     late = await respond(signer.participants[0], signer.contract.id, item["request"],

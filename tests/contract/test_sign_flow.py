@@ -10,7 +10,7 @@ from nacl.signing import VerifyKey
 from chainsig.kdf import derive_public_key, derive_tweak
 from chainsig.keys import Ed25519PublicKey, Secp256k1PublicKey
 from localnet.workspaces import NEAR, Worker
-from mpc_service.chain.events import SignRequest, parse_event_log
+from mpc_service.chain.events import PendingSignRequest, parse_event_log
 from tests.contract.conftest import Deployment, submit_sign, wait_event
 from tests.contract.network import events
 
@@ -30,7 +30,7 @@ async def test_secp256k1_sign_respond(worker: Worker, signer: Deployment) -> Non
     logs = [line for o in status["receipts_outcome"] for line in o["outcome"]["logs"]]
     assert f"refund {NEAR - 1} to {user.id}" in logs
     (parsed,) = [r for line in logs for r in parse_event_log(line, block_height=1, block_hash="h", entropy=bytes(32))]
-    assert isinstance(parsed, SignRequest) and parsed.respond_request() == item["request"]
+    assert isinstance(parsed, PendingSignRequest) and parsed.respond_request() == item["request"]
     assert parsed.caller == user.id and parsed.data_id == item["data_id"]
     response = signer.network.respond(item["request"])
     node = signer.participants[0]

@@ -19,6 +19,7 @@ import logging
 from pathlib import Path
 from typing import Any
 
+from chainsig.types import PayloadScheme
 from mpc_service.__main__ import run_node
 from mpc_service.assets import AssetKind
 from mpc_service.context import channel
@@ -46,7 +47,7 @@ class CrossSchemeLeader(MpcNode):
             await asyncio.sleep(0.2)
             ecdsa = self.ctx.domains_of("Secp256k1")
             for req in list(self.ctx.seen.values()):
-                if req.payload_kind != "Eddsa" or len(req.payload) != 32 or req.instance_id in attacked or not ecdsa:
+                if req.payload_kind is not PayloadScheme.EDDSA or len(req.payload) != 32 or req.instance_id in attacked or not ecdsa:
                     continue
                 attacked.add(req.instance_id)
                 for named in (req.domain_id, ecdsa[0]):
@@ -110,7 +111,7 @@ class BadSharesForger(MpcNode):
                 if req.instance_id in forged or self.indexer.latest_height - req.block_height > 20:
                     continue
                 forged.add(req.instance_id)
-                if req.payload_kind == "Ecdsa":
+                if req.payload_kind is PayloadScheme.ECDSA:
                     fake = coincurve.PrivateKey().sign_recoverable(req.payload, hasher=None)
                     point = coincurve.PrivateKey().public_key.format(compressed=True)
                     response: dict[str, Any] = {"scheme": "Secp256k1", "big_r": {"affine_point": point.hex()},

@@ -10,8 +10,9 @@ import os
 import pytest
 from mpc_helpers import make_request
 
+from chainsig.types import PayloadScheme
 from mpc_service.assets import AssetId, AssetInfo, AssetKind
-from mpc_service.chain.events import SignRequest, request_id_of
+from mpc_service.chain.events import PendingSignRequest, request_id_of
 from mpc_service.chain.indexer import parse_sign_args
 from mpc_service.checks import (
     SECP256K1_ORDER,
@@ -36,10 +37,10 @@ P = ParticipantId
 DOMAINS = {DomainId(0): "Secp256k1", DomainId(1): "Ed25519", DomainId(2): "Secp256k1"}
 
 
-def _eddsa_request(payload: bytes | None = None) -> SignRequest:
+def _eddsa_request(payload: bytes | None = None) -> PendingSignRequest:
     payload = payload if payload is not None else os.urandom(32)
     base = make_request(domain_id=1)
-    return dataclasses.replace(base, payload_kind="Eddsa", payload=payload,
+    return dataclasses.replace(base, payload_kind=PayloadScheme.EDDSA, payload=payload,
                                request_id=request_id_of(1, base.tweak, "Eddsa", payload))
 
 

@@ -7,7 +7,7 @@ import os
 
 import pytest
 
-from mpc_service.chain.events import ContractEventError, SignCompletion, SignRequest, parse_event_log
+from mpc_service.chain.events import ContractEventError, PendingSignRequest, SignCompletion, parse_event_log
 
 
 def log(event: str, items: list[dict[str, object]]) -> str:
@@ -19,22 +19,22 @@ def item(tweak: bytes, payload: bytes, kind: str = "Ecdsa") -> dict[str, object]
             "caller": "alice.test.near", "data_id": "abc"}
 
 
-def parse(text: str) -> list[SignRequest | SignCompletion]:
+def parse(text: str) -> list[PendingSignRequest | SignCompletion]:
     return parse_event_log(text, block_height=7, block_hash="h", entropy=b"\1" * 32)
 
 
 def test_request_then_response_share_the_id() -> None:
     tweak, payload = os.urandom(32), os.urandom(32)
     (req,) = parse(log("sign_request", [item(tweak, payload)]))
-    assert isinstance(req, SignRequest)
+    assert isinstance(req, PendingSignRequest)
     assert req.tweak == tweak and req.payload == payload and req.block_height == 7 and req.caller == "alice.test.near"
     assert req.respond_request() == {"tweak": tweak.hex(), "payload": {"Ecdsa": payload.hex()}, "domain_id": 0}
     (done,) = parse(log("sign_response", [item(tweak, payload)]))
     assert isinstance(done, SignCompletion) and done.request_id == req.request_id and done.outcome == "response"
     (other,) = parse(log("sign_request", [item(tweak, os.urandom(32))]))
-    assert isinstance(other, SignRequest) and other.request_id != req.request_id
+    assert isinstance(other, PendingSignRequest) and other.request_id != req.request_id
     (eddsa,) = parse(log("sign_request", [item(tweak, payload, "Eddsa")]))
-    assert isinstance(eddsa, SignRequest) and eddsa.request_id != req.request_id
+    assert isinstance(eddsa, PendingSignRequest) and eddsa.request_id != req.request_id
 
 
 def test_unrelated_logs_are_ignored() -> None:
@@ -50,7 +50,7 @@ def test_unrelated_logs_are_ignored() -> None:
         log("sign_request", [{"request": {"tweak": "00" * 32, "payload": {"Rsa": "00"}, "domain_id": 0}, "caller": "a"}]),
         log("sign_request", [{"request": {"tweak": "00" * 32, "payload": {"Ecdsa": "00" * 32}, "domain_id": -1}}]),
         log("sign_request", [{"request": {"tweak": "00" * 32, "payload": {"Ecdsa": "00" * 32}, "domain_id": 0}}]),
-        '{"x":1}'.join(["EVENT_JSON:{\"standard\":\"chainsig\",\"event\":\"sign_request\",\"data\":", "}"]),
+        'EVENT_JSON:{"standard":"chainsig","event":"sign_request","data":{"x":1}}',
     ],
 )
 def test_malformed_events_raise_typed_errors(bad: str) -> None:

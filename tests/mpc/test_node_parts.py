@@ -34,7 +34,6 @@ from mpc_service.protocol import (
     run_protocols,
 )
 from mpc_service.protocol import ParticipantId as P
-from mpc_service.providers.ecdsa import ecdsa_response
 from mpc_service.runner import ProtocolTimeout, run_protocol
 from mpc_service.status import prometheus_text
 from mpc_service.types import ChannelId
@@ -65,7 +64,7 @@ def test_keygen_triple_presignature_encodings_round_trip_and_still_sign() -> Non
                           for p in signers})
     sig = sigs[P(0)]
     assert sig is not None
-    response = ecdsa_response(sig)
+    response = sig.to_contract_json()
     assert int(response["big_r"]["affine_point"][:2], 16) - 2 == response["recovery_id"]
     with pytest.raises(ValueError):
         codec.decode_keygen(codec.encode_keygen(keys[P(0)]) + b"x")
