@@ -1,7 +1,8 @@
 """`python -m mpc_service run --config node.toml` (one node) and
 `python -m mpc_service cluster --nodes 5 --threshold 3 --rpc URL --root-key validator_key.json [--standby K]`
 (a local cluster), and `python -m mpc_service vote-new-parameters --config node.toml --proposal FILE` (an operator
-votes a resharing proposal with the node's account key).
+votes a resharing proposal with the node's account key; `vote-cancel-resharing --config node.toml` votes to cancel
+the running one).
 
 A bad config or key file stops the node at start with `config error: <file>: <field>: <problem>` and exit code 2.
 SIGINT/SIGTERM shut the node down cleanly (tasks cancelled, mesh and stores closed).
@@ -67,11 +68,6 @@ async def _cluster(args: argparse.Namespace) -> int:
 
 async def _vote_new_parameters(config_path: Path, proposal_file: Path) -> int:
     """Vote `{"prospective_epoch_id", "proposal"}` from `proposal_file` with the node's account keys."""
-    from mpc_service.errors import MpcError
-    from mpc_service.keys import AccountKey, load_near_key_file
-    from mpc_service.responder import Responder
-
-    config = load_config(config_path)
     try:
         ballot = json.loads(proposal_file.read_text())
     except (OSError, ValueError) as exc:
@@ -81,20 +77,31 @@ async def _vote_new_parameters(config_path: Path, proposal_file: Path) -> int:
         print('vote-new-parameters: the file must hold {"prospective_epoch_id": n, "proposal": {...}}',
               file=sys.stderr)
         return 2
+    return await _vote(config_path, "vote_new_parameters", ballot)
+
+
+async def _vote(config_path: Path, method: str, args: dict[str, Any]) -> int:
+    """Call the signer's `method` with the node's account keys; print the outcome as JSON."""
+    from mpc_service.errors import MpcError
+    from mpc_service.keys import AccountKey, load_near_key_file
+    from mpc_service.responder import Responder
+
+    command = method.replace("_", "-")
+    config = load_config(config_path)
     try:
         files = config.responder.access_key_files or [config.p2p_key_file]
         keys = [k.key_pair for k in (load_near_key_file(p) for p in files) if isinstance(k, AccountKey)]
     except MpcError as exc:
-        print(f"vote-new-parameters: {exc}", file=sys.stderr)
+        print(f"{command}: {exc}", file=sys.stderr)
         return 2
     responder = Responder(config.chain.rpc_url, config.account_id, config.chain.contract_id, keys,
                           gas_tgas=config.responder.gas_tgas, max_attempts=config.responder.max_attempts)
     try:
-        outcome = await responder.call("vote_new_parameters", ballot)
+        outcome = await responder.call(method, args)
     finally:
         await responder.close()
     if not outcome.ok:
-        print(f"vote-new-parameters: refused: {outcome.detail}", file=sys.stderr)
+        print(f"{command}: refused: {outcome.detail}", file=sys.stderr)
         return 1
     print(json.dumps({"voted": True, "account_id": config.account_id, "detail": outcome.detail}))
     return 0
@@ -121,6 +128,9 @@ def _parser() -> argparse.ArgumentParser:
     vote.add_argument("--config", type=Path, required=True, help="node.toml")
     vote.add_argument("--proposal", type=Path, required=True,
                       help='JSON file: {"prospective_epoch_id": n, "proposal": {"threshold", "participants"}}')
+    cancel = sub.add_parser("vote-cancel-resharing",
+                            help="vote to cancel the running resharing (back to the running epoch) with this node's key")
+    cancel.add_argument("--config", type=Path, required=True, help="node.toml")
     return parser
 
 
@@ -134,8 +144,10 @@ def main(argv: list[str] | None = None) -> int:
             return 2
         except KeyboardInterrupt:
             return 130
-    if args.command == "vote-new-parameters":
+    if args.command in ("vote-new-parameters", "vote-cancel-resharing"):
         try:
+            if args.command == "vote-cancel-resharing":
+                return asyncio.run(_vote(args.config, "vote_cancel_resharing", {}))
             return asyncio.run(_vote_new_parameters(args.config, args.proposal))
         except ConfigError as exc:
             print(f"config error: {exc}", file=sys.stderr)

@@ -322,6 +322,13 @@ class AssetStore:
             self._db.execute("DELETE FROM key_share_attempts")
             return self._db.execute("DELETE FROM key_shares").rowcount
 
+    def keep_key_shares_of(self, epoch: int) -> int:
+        """Delete the key shares of every other epoch (the past one's once a new epoch runs, a cancelled
+        resharing's); returns how many."""
+        with self._lock:
+            self._db.execute("DELETE FROM key_share_attempts WHERE epoch != ?", (epoch,))
+            return self._db.execute("DELETE FROM key_shares WHERE epoch != ?", (epoch,)).rowcount
+
     def discard_owned_by(self, kind: AssetKind, owners: set[int]) -> int:
         """Delete every asset of `kind` whose owner is in `owners` (e.g. participants that left); returns how many."""
         if not owners:

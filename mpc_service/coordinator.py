@@ -21,8 +21,7 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
-import base58
-
+from chainsig.keys import Ed25519PublicKey, Secp256k1PublicKey
 from mpc_service import codec
 from mpc_service.assets import AssetKind, AssetNotFound
 from mpc_service.chain.rpc import ChainError, JsonRpc
@@ -46,12 +45,10 @@ MAX_SESSION_CHARS = 128
 
 
 def public_key_string(group_name: str, point: bytes) -> str:
-    """The contract's key string: secp256k1:<base58 X‖Y> / ed25519:<base58 point>."""
+    """The contract's key string (secp256k1:<base58 X‖Y> / ed25519:<base58 point>), via the client's key types."""
     if group_name == SECP256K1.name:
-        import coincurve
-
-        return "secp256k1:" + base58.b58encode(coincurve.PublicKey(point).format(compressed=False)[1:]).decode()
-    return "ed25519:" + base58.b58encode(point).decode()
+        return str(Secp256k1PublicKey.from_sec1(point))
+    return str(Ed25519PublicKey(point))
 
 
 class KeyEventCoordinator:
@@ -93,6 +90,7 @@ class KeyEventCoordinator:
     # ---- the contract's state -----------------------------------------------------------------------------------
     async def apply_state(self, state: dict[str, Any]) -> None:
         ctx = self.ctx
+        resharing_ended = ctx.protocol_state == "Resharing" and state["protocol_state"] == "Running"
         ctx.protocol_state = state["protocol_state"]
         ctx.threshold = int(state["threshold"])
         infos = participant_infos(state["participants"])
@@ -116,9 +114,12 @@ class KeyEventCoordinator:
         ctx.participants = infos
         ctx.proposed = proposed
         await self._update_mesh(mine[0], {**infos, **proposed})
-        if ctx.epoch is not None and epoch != ctx.epoch:
+        first_view, epoch_changed = ctx.epoch is None, ctx.epoch is not None and epoch != ctx.epoch
+        if epoch_changed:
             self._new_epoch(epoch, ctx.me in infos)
         ctx.epoch = epoch
+        if (first_view or resharing_ended or epoch_changed) and ctx.protocol_state == "Running":
+            self._running(epoch)
         self._load_key_shares(state.get("domains", []), epoch, infos)
         gen = state.get("generating_key")
         if gen is not None:
@@ -221,7 +222,7 @@ class KeyEventCoordinator:
                 log.error("vote_pk rejected", extra={"domain": domain, "detail": outcome.detail})
                 await asyncio.sleep(5.0)  # the coordinator retries the vote after this
         except (ProtocolError, ProtocolTimeout, MpcError) as exc:
-            ctx.blame(exc, "keygen")
+            ctx.blame(exc, f"keygen of domain {domain}")
             with contextlib.suppress(MpcError):
                 await self.responder.call("vote_abort_key_event_instance", {"key_event_id": kid})
 
@@ -308,6 +309,17 @@ class KeyEventCoordinator:
             ctx.store.discard_all(kind)
         if not participant:
             self._leave(epoch)
+
+    def _running(self, epoch: int) -> None:
+        """Running (at start, in a new epoch, or in the same one after a cancelled resharing): stop any reshare
+        still in flight and keep only this epoch's key shares (a cancelled attempt's are secret material too)."""
+        stopped = [tag for tag in self._tasks if tag.startswith("reshare|")]
+        for tag in stopped:
+            self._tasks.pop(tag).cancel()
+        removed = self.ctx.store.keep_key_shares_of(epoch)
+        if stopped or removed:
+            log.info("running: reshares stopped, other epochs' key shares deleted",
+                     extra={"epoch": epoch, "reshares_stopped": len(stopped), "key_shares_deleted": removed})
 
     def _leave(self, epoch: int) -> None:
         """This node is no longer a participant: delete its key shares and assets."""

@@ -22,10 +22,10 @@ class JsonFormatter(logging.Formatter):
                "msg": record.getMessage()}
         for key, value in vars(record).items():
             if key not in _STANDARD and not key.startswith("_"):
-                out[key] = value if isinstance(value, (str, int, float, bool, type(None), list)) else str(value)
+                out[key] = value if isinstance(value, (str, int, float, bool, type(None), list, dict)) else str(value)
         if record.exc_info:
             out["exc"] = self.formatException(record.exc_info)
-        return json.dumps(out)
+        return json.dumps(out, default=str)  # a nested value JSON lacks a type for: its str (secrets redact)
 
 
 def configure_logging(node: str, level: str = "INFO") -> None:

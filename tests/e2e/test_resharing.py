@@ -154,18 +154,18 @@ def test_participants_change_and_every_derived_key_stays(net: Reshare) -> None:
 
 
 def test_a_keygen_attempt_broken_by_a_restart_is_retried_and_completes(net: Reshare) -> None:
-    """A node killed mid-DKG: the attempt fails (aborted by the others' votes or timed out), the leader starts the
-    next attempt, and the domain gets its key; the restarted node does not vote a share of the failed attempt."""
-    import json
+    """A participant stops answering while the first DKG attempt runs (paused, then killed and restarted): the
+    others end their run (its link drops) and vote the attempt aborted, the leader starts the next attempt, and the
+    domain gets its key; the restarted node does not vote a share of the failed attempt."""
+    import signal
 
     from localnet.chain.keys import SecretKey
     from localnet.rpc.home import read_validator_key
     from localnet.workspaces import connect
 
-    running = [p[1] for p in net.state()["participants"]["participants"]]
-    victim = running[2]
-    log_file = net.spec.everyone[victim].home / "node.log"
-    seen_lines = len(log_file.read_text().splitlines())
+    running = sorted(p[1] for p in net.state()["participants"]["participants"])
+    victim = running[2]  # not the leader (the lowest id)
+    marks = _log_marks(net, running)
 
     async def vote() -> None:
         worker = connect(net.rpc, read_validator_key(net.network.root_key))
@@ -178,17 +178,106 @@ def test_a_keygen_attempt_broken_by_a_restart_is_retried_and_completes(net: Resh
         finally:
             await worker.close()
 
-    net.run(vote())
-
-    def dkg_started() -> bool:
-        lines = log_file.read_text().splitlines()[seen_lines:]
-        return any('"keygen starting"' in line and '"domain": 2' in line for line in lines)
-
-    net.wait("the victim's DKG to start", dkg_started, timeout_s=120)
-    net.procs.stop(victim, kill=True)
-    net.procs.start(victim)
+    os.kill(net.procs.procs[victim].pid, signal.SIGSTOP)
+    try:
+        net.run(vote())
+        net.wait("the first DKG attempt to fail", lambda: (s := net.state())["protocol_state"] == "Initializing"
+                 and s["generating_key"]["next_attempt_id"] >= 2, timeout_s=240)
+    finally:
+        net.procs.stop(victim, kill=True)
+        net.procs.start(victim)
     net.wait("domain 2 keyed", lambda: (s := net.state())["protocol_state"] == "Running"
              and any(d["id"] == 2 and d.get("public_key") for d in s["domains"]), timeout_s=300)
-    events = [json.loads(line) for line in log_file.read_text().splitlines()[seen_lines:] if line.startswith("{")]
-    attempts = {json.dumps(e.get("key_event_id"), sort_keys=True) for e in events if e.get("msg") == "keygen starting"}
-    assert len(attempts) >= 2, "the domain was keyed without a second attempt"
+    started = {e["key_event_id"]["attempt_id"] for e in _log_events(net, marks, "keygen starting")}
+    assert 0 in started and max(started) >= 1, started
+    failed = _log_events(net, marks, "keygen of domain 2 failed")
+    assert any(victim in e.get("waiting_for", []) for e in failed), "no node named the lost participant"
+
+
+def _log_marks(net: Reshare, indices: list[int]) -> dict[int, int]:
+    return {i: len((net.spec.everyone[i].home / "node.log").read_text().splitlines()) for i in indices}
+
+
+def _log_events(net: Reshare, marks: dict[int, int], msg: str) -> list[dict[str, Any]]:
+    """The JSON log records whose message starts with `msg`, written since `marks`."""
+    import json
+
+    events = []
+    for index, seen in marks.items():
+        for line in (net.spec.everyone[index].home / "node.log").read_text().splitlines()[seen:]:
+            if line.startswith("{") and str((event := json.loads(line)).get("msg", "")).startswith(msg):
+                events.append(event)
+    return events
+
+
+def test_a_node_lost_mid_reshare_fails_the_attempt_and_the_next_attempt_completes(net: Reshare) -> None:
+    """A new participant stops answering while the first reshare attempt runs (paused, then killed and restarted):
+    the others end their run (its link drops), vote the attempt aborted, the leader starts the next one, and the
+    resharing completes with the keys unchanged."""
+    import signal
+
+    before = net.state()
+    assert before["protocol_state"] == "Running"
+    epoch, keys = before["epoch"], {d["id"]: d["public_key"] for d in before["domains"]}
+    ids = sorted(p[1] for p in before["participants"]["participants"])
+    victim = ids[2]  # not the leader (the lowest id)
+    marks = _log_marks(net, ids)
+    ballot = {"prospective_epoch_id": epoch + 1,
+              "proposal": {"threshold": THRESHOLD, "participants": before["participants"]}}
+    os.kill(net.procs.procs[victim].pid, signal.SIGSTOP)
+    try:
+        for index in ids:  # the paused node's operator votes too (the vote needs only its key)
+            net.vote_new_parameters(index, ballot)
+        net.wait("the first reshare attempt to fail", lambda: (s := net.state())["protocol_state"] == "Resharing"
+                 and s["resharing_key"]["next_attempt_id"] >= 2, timeout_s=240)
+    finally:
+        net.procs.stop(victim, kill=True)
+        net.procs.start(victim)
+    net.wait("the new epoch", lambda: (s := net.state())["protocol_state"] == "Running" and s["epoch"] == epoch + 1,
+             timeout_s=300)
+    assert {d["id"]: d["public_key"] for d in net.state()["domains"]} == keys, "the public keys changed"
+    started = {(e["domain"], e["key_event_id"]["attempt_id"]) for e in _log_events(net, marks, "resharing starting")}
+    assert (0, 0) in started and any(d == 0 and a >= 1 for d, a in started), started
+    failed = _log_events(net, marks, "resharing of domain 0 failed")
+    assert any(victim in e.get("waiting_for", []) for e in failed), "no node named the lost participant"
+
+
+def test_a_resharing_that_cannot_finish_is_cancelled_and_signing_goes_on(net: Reshare) -> None:
+    """A proposal whose new participant is down cannot complete; a threshold of the running participants votes
+    `vote_cancel_resharing` (the operators' `python -m mpc_service vote-cancel-resharing`): the running epoch is
+    back, no share of the cancelled epoch is kept, and requests are answered."""
+    import subprocess
+    import sys
+
+    before = net.state()
+    assert before["protocol_state"] == "Running"
+    epoch, ids = before["epoch"], sorted(p[1] for p in before["participants"]["participants"])
+    absent = ids[-1]
+    net.procs.stop(absent)
+    try:
+        ballot = {"prospective_epoch_id": epoch + 1,
+                  "proposal": {"threshold": before["threshold"] + 1, "participants": before["participants"]}}
+        for index in ids:
+            net.vote_new_parameters(index, ballot)
+        assert net.state()["protocol_state"] == "Resharing"
+        for index in ids[:before["threshold"]]:
+            done = subprocess.run([sys.executable, "-m", "mpc_service", "vote-cancel-resharing", "--config",
+                                   str(net.spec.everyone[index].config_path)],
+                                  capture_output=True, text=True, cwd=ROOT, timeout=120, check=False)
+            assert done.returncode == 0, done.stderr
+        after = net.state()
+        assert after["protocol_state"] == "Running" and after["epoch"] == epoch
+        assert after["previously_cancelled_resharing_epoch_id"] == epoch + 1
+        assert after["participants"] == before["participants"] and after["threshold"] == before["threshold"]
+        user = net.new_user()
+        net.sign(user, [("cancelled", os.urandom(32), 0), ("cancelled-ed", os.urandom(32), 1)])
+        for index in ids[:-1]:
+            db = sqlite3.connect(net.spec.everyone[index].home / "data" / "assets.sqlite")
+            try:
+                epochs = {row[0] for row in db.execute("SELECT DISTINCT epoch FROM key_shares")}
+            finally:
+                db.close()
+            assert epochs == {epoch}, f"node {index} keeps key shares of epochs {epochs}"
+    finally:
+        net.procs.start(absent)
+    net.sign(net.new_user(), [("back", os.urandom(32), 0)])

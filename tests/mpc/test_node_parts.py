@@ -135,6 +135,30 @@ async def test_a_tampering_participant_is_named_and_a_silent_one_times_out() -> 
             await net.close()
 
 
+async def test_a_participant_that_goes_away_ends_the_run_early(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A participant whose link drops (its process died) fails the run after LINK_GRACE_S, not after timeout_s."""
+    import time
+
+    from mpc_service import runner
+
+    monkeypatch.setattr(runner, "LINK_GRACE_S", 1.0)
+    nets = await _mesh(3)
+    try:
+        keys = _keygen(ED25519, 6)
+        rng = random.Random(8)
+        await nets[2].close()
+        started = time.monotonic()
+        with pytest.raises(ProtocolTimeout, match="unreachable") as info:
+            await run_protocol(nets[0], ChannelId(b"gone"), frost_sign(keys[P(0)], PS, P(0), b"z" * 32,
+                                                                      derive_tweak("bob.near", "sol"), rng),
+                               timeout_s=60)
+        assert info.value.waiting_for == {2}
+        assert time.monotonic() - started < 30
+    finally:
+        for net in nets[:2]:
+            await net.close()
+
+
 def _receipt(method: str, args: dict[str, Any], predecessor: str, receiver: str = "signer.near") -> dict[str, Any]:
     call = {"FunctionCall": {"method_name": method, "args": base64.b64encode(json.dumps(args).encode()).decode(),
                              "gas": 1, "deposit": "1"}}
