@@ -263,7 +263,8 @@ def mta_sender(
         raise ValueError("need ENCODED_BITS extended OTs per value")
     p0, p1 = _pads(pair, rows0), _pads(pair, rows1)
     g, order = gadget(), _ORDER
-    alphas, corrections = [], []
+    alphas: list[int] = []
+    corrections: list[int] = []
     for i, a in enumerate(values):
         base = i * ENCODED_BITS
         low = 0
