@@ -29,9 +29,9 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cached_property, lru_cache
 
-from .errors import MalformedMessageError
+from .errors import BadProofError, MalformedMessageError
 from .groups import SECP256K1, Point, RandomSource
 from .transcript import Transcript
 from .types import ParticipantId, SessionId
@@ -39,13 +39,13 @@ from .types import ParticipantId, SessionId
 __all__ = [
     "ENCODED_BITS",
     "KAPPA",
+    "KOS_PAD",
     "STAT_BITS",
     "BaseOtSender",
+    "ExtensionMessage",
     "OtPair",
     "base_ot_receive",
-    "decode_columns",
     "decode_corrections",
-    "encode_columns",
     "encode_corrections",
     "extension_receive",
     "extension_send",
@@ -76,8 +76,9 @@ class OtPair:
     sender: ParticipantId
     receiver: ParticipantId
 
-    @property
+    @cached_property
     def label(self) -> bytes:
+        """32 bytes binding every hash of this pair's OTs to the session and the ordered pair."""
         t = Transcript(b"ot/pair").append(b"sid", self.sid)
         return t.append_int(b"sender", self.sender).append_int(b"receiver", self.receiver).digest()
 
@@ -86,8 +87,8 @@ class OtPair:
 
 
 def _base_key(pair: OtPair, index: int, s0: Point, r: Point, shared: Point) -> bytes:
-    t = Transcript(b"ot/base-key").append(b"pair", pair.label).append_int(b"index", index)
-    return t.append(b"S", s0).append(b"R", r).append(b"P", shared).digest()
+    # S₀ and R_k are validated 33-byte points; only the last field can be short (the identity), so no ambiguity.
+    return hashlib.sha256(b"ot/base-key" + pair.label + index.to_bytes(4, "big") + s0 + r + shared).digest()
 
 
 class BaseOtSender:
@@ -171,44 +172,109 @@ def transpose(columns: Sequence[int], nbits: int) -> list[bytes]:
     return [raw[c][_ROW_BYTES * b : _ROW_BYTES * (b + 1)] for b in range(lanes) for c in range(KAPPA)]
 
 
-def encode_columns(columns: Sequence[int], nbits: int) -> bytes:
-    return b"".join(c.to_bytes(nbits // 8, "little") for c in columns)
+KOS_PAD = 2 * KAPPA
+"""Extra random OTs the extension receiver appends (and both sides discard) so the consistency check leaks nothing."""
 
 
-def decode_columns(data: bytes, nbits: int, culprit: ParticipantId | None) -> list[int]:
-    size = nbits // 8
-    if len(data) != KAPPA * size:
-        raise MalformedMessageError(f"OT extension matrix must be {KAPPA * size} bytes", culprit=culprit)
-    return [int.from_bytes(data[k * size : (k + 1) * size], "little") for k in range(KAPPA)]
+@dataclass(frozen=True)
+class ExtensionMessage:
+    """The extension receiver's message: KAPPA columns of nbits + KOS_PAD bits and the KOS check values (x, t)."""
+
+    columns: tuple[int, ...]
+    x: int
+    t: int
+
+    def encode(self, nbits: int) -> bytes:
+        width = (nbits + KOS_PAD) // 8
+        cols = b"".join(c.to_bytes(width, "little") for c in self.columns)
+        return cols + self.x.to_bytes(_ROW_BYTES, "little") + self.t.to_bytes(2 * _ROW_BYTES, "little")
+
+    @classmethod
+    def decode(cls, data: bytes, nbits: int, culprit: ParticipantId | None) -> ExtensionMessage:
+        width = (nbits + KOS_PAD) // 8
+        if len(data) != KAPPA * width + 3 * _ROW_BYTES:
+            raise MalformedMessageError(f"OT extension message must be {KAPPA * width + 48} bytes", culprit=culprit)
+        cols = tuple(int.from_bytes(data[k * width : (k + 1) * width], "little") for k in range(KAPPA))
+        tail = data[KAPPA * width :]
+        t = int.from_bytes(tail[_ROW_BYTES:], "little")
+        if t >> (2 * KAPPA - 1):
+            raise MalformedMessageError("OT extension check value out of range", culprit=culprit)
+        return cls(cols, int.from_bytes(tail[:_ROW_BYTES], "little"), t)
+
+
+def _kos_planes(pair: OtPair, columns: Sequence[int], nbits: int) -> list[int]:
+    """Fiat–Shamir challenge χ_j ∈ {0,1}^KAPPA per row, bit-sliced: plane b holds bit b of every χ_j (listed from
+    b = KAPPA − 1 down, the order ``_parities`` reads them in)."""
+    h = hashlib.sha256(b"ot/kos-challenge" + pair.label)
+    width = nbits // 8
+    for c in columns:
+        h.update(c.to_bytes(width, "little"))
+    seed = h.digest()
+    return [_prg(pair, seed + b.to_bytes(2, "big"), nbits) for b in reversed(range(KAPPA))]
+
+
+def _parities(value: int, planes_msb_first: Sequence[int]) -> int:
+    """The KAPPA-bit vector ⊕_{j: bit j of value} χ_j (bit b = parity of value & plane b; planes given from b = 127)."""
+    return int("".join(["01"[(value & p).bit_count() & 1] for p in planes_msb_first]), 2)
+
+
+def _kos_combine(columns: Sequence[int], planes: Sequence[int]) -> int:
+    """Σ_j χ_j ⊗ row_j (carry-less, unreduced) computed from the columns: ⊕_k (⊕_{j ∈ column k} χ_j)·X^k."""
+    acc = 0
+    for k, col in enumerate(columns):
+        acc ^= _parities(col, planes) << k
+    return acc
+
+
+def _clmul(a: int, b: int) -> int:
+    acc = 0
+    while b:
+        if b & 1:
+            acc ^= a
+        a <<= 1
+        b >>= 1
+    return acc
 
 
 def extension_receive(
-    pair: OtPair, seed_pairs: Sequence[tuple[bytes, bytes]], choices: int, nbits: int
-) -> tuple[list[int], list[bytes]]:
-    """The extension receiver with choice bits ``choices`` (nbits of them): the columns u_k to send, and rows t_j."""
+    pair: OtPair, seed_pairs: Sequence[tuple[bytes, bytes]], choices: int, nbits: int, rng: RandomSource
+) -> tuple[ExtensionMessage, list[bytes]]:
+    """The extension receiver with ``nbits`` choice bits: its message (columns u_k = t_k ⊕ PRG(key1_k) ⊕ r and
+    the KOS check x = Σ r_j·χ_j, t = Σ χ_j ⊗ t_j over all rows, KOS_PAD random padding rows included) and rows t_j."""
     if len(seed_pairs) != KAPPA:
         raise ValueError("need KAPPA base OT key pairs")
+    total = nbits + KOS_PAD
+    padded = choices | (int.from_bytes(rng.randbytes(KOS_PAD // 8), "little") << nbits)
     ts, us = [], []
     for k0, k1 in seed_pairs:
-        t = _prg(pair, k0, nbits)
+        t = _prg(pair, k0, total)
         ts.append(t)
-        us.append(t ^ _prg(pair, k1, nbits) ^ choices)
-    return us, transpose(ts, nbits)
+        us.append(t ^ _prg(pair, k1, total) ^ padded)
+    planes = _kos_planes(pair, us, total)
+    message = ExtensionMessage(tuple(us), _parities(padded, planes), _kos_combine(ts, planes))
+    low = (1 << nbits) - 1
+    return message, transpose([t & low for t in ts], nbits)
 
 
 def extension_send(
-    pair: OtPair, delta: int, keys: Sequence[bytes], columns: Sequence[int], nbits: int
+    pair: OtPair, delta: int, keys: Sequence[bytes], message: ExtensionMessage, nbits: int
 ) -> tuple[list[bytes], list[bytes]]:
-    """The extension sender with base choice bits Δ and chosen keys: rows q_j and q_j ⊕ Δ."""
-    if len(keys) != KAPPA or len(columns) != KAPPA:
+    """The extension sender with base choice bits Δ and chosen keys: checks the receiver's consistency (KOS15:
+    Σ χ_j ⊗ q_j = t ⊕ x ⊗ Δ; a failure names the receiver) and returns rows q_j and q_j ⊕ Δ."""
+    if len(keys) != KAPPA or len(message.columns) != KAPPA:
         raise ValueError("need KAPPA keys and columns")
+    total = nbits + KOS_PAD
     qs = []
     for k in range(KAPPA):
-        q = _prg(pair, keys[k], nbits)
+        q = _prg(pair, keys[k], total)
         if (delta >> k) & 1:
-            q ^= columns[k]
+            q ^= message.columns[k]
         qs.append(q)
-    rows0 = transpose(qs, nbits)
+    planes = _kos_planes(pair, message.columns, total)
+    if _kos_combine(qs, planes) != message.t ^ _clmul(message.x, delta):
+        raise BadProofError("OT extension consistency check failed", culprit=pair.receiver, phase="ot-extension")
+    low = (1 << nbits) - 1
+    rows0 = transpose([q & low for q in qs], nbits)
     d = delta.to_bytes(_ROW_BYTES, "little")
     rep = d * (len(rows0))
     flipped = (int.from_bytes(b"".join(rows0), "little") ^ int.from_bytes(rep, "little")).to_bytes(

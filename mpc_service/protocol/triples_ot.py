@@ -44,11 +44,10 @@ from .ot import (
     ENCODED_BITS,
     KAPPA,
     BaseOtSender,
+    ExtensionMessage,
     OtPair,
     base_ot_receive,
-    decode_columns,
     decode_corrections,
-    encode_columns,
     encode_corrections,
     extension_receive,
     extension_send,
@@ -220,8 +219,8 @@ class DishonestMajorityTripleGenerator(TripleGenerator):
                 pair = OtPair(sid, j, me)
                 choices[j] = mta_encode(b_add, rng)
                 seeds = base_senders[j].keys(their_answers[j])
-                columns, rows_in[j] = extension_receive(pair, seeds, choices[j], nbits)
-                ch.send_private(5, j, encode_columns(columns, nbits))
+                ext, rows_in[j] = extension_receive(pair, seeds, choices[j], nbits, rng)
+                ch.send_private(5, j, ext.encode(nbits))
             got = yield Receive(4, others)
             c_parts = {me: [group.mul(b_polys[idx][0], a_add[idx]) for idx in range(count)]}
             for j in sorted(got):
@@ -243,8 +242,8 @@ class DishonestMajorityTripleGenerator(TripleGenerator):
             alphas: dict[ParticipantId, list[int]] = {}
             for j in sorted(got):
                 pair = OtPair(sid, me, j)
-                columns = decode_columns(got[j], nbits, j)
-                rows0, rows1 = extension_send(pair, deltas[j], base_keys[j], columns, nbits)
+                ext = ExtensionMessage.decode(got[j], nbits, j)
+                rows0, rows1 = extension_send(pair, deltas[j], base_keys[j], ext, nbits)
                 alphas[j], corrections = mta_sender(pair, a_add, rows0, rows1)
                 ch.send_private(6, j, encode_corrections(corrections))
             got = yield Receive(6, others)

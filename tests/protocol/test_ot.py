@@ -6,17 +6,17 @@ from collections.abc import Callable
 
 import pytest
 
-from mpc_service.protocol import SECP256K1, ParticipantId, SessionId
-from mpc_service.protocol.errors import MalformedMessageError
+from mpc_service.protocol import SECP256K1, ParticipantId, SessionId, ot
+from mpc_service.protocol.errors import BadProofError, MalformedMessageError
 from mpc_service.protocol.ot import (
     ENCODED_BITS,
     KAPPA,
+    KOS_PAD,
     BaseOtSender,
+    ExtensionMessage,
     OtPair,
     base_ot_receive,
-    decode_columns,
     decode_corrections,
-    encode_columns,
     encode_corrections,
     extension_receive,
     extension_send,
@@ -30,11 +30,13 @@ from mpc_service.protocol.ot import (
 N = SECP256K1.order
 PAIR = OtPair(SessionId(b"test-ot"), ParticipantId(3), ParticipantId(7))
 Edit = Callable[[list[int]], list[int]]
+EditMessage = Callable[[ExtensionMessage], ExtensionMessage]
 
 
 def _run_mta(
-    a: list[int], b: list[int], rng: random.Random, *, edit_columns: Edit | None = None,
+    a: list[int], b: list[int], rng: random.Random, *, edit_message: EditMessage | None = None,
     edit_corrections: Edit | None = None, pair: OtPair = PAIR, delta: int | None = None,
+    edit_seeds: Callable[[list[tuple[bytes, bytes]]], list[tuple[bytes, bytes]]] | None = None,
 ) -> tuple[list[int], list[int]]:
     """Both sides of one batched MtA, messages passed through their wire encodings (and the optional edits)."""
     nbits = ENCODED_BITS * len(a)
@@ -42,10 +44,13 @@ def _run_mta(
     delta = rng.getrandbits(KAPPA) if delta is None else delta
     answers, keys = base_ot_receive(pair, delta, base_sender.first_message, rng)
     choices = mta_encode(b, rng)
-    columns, rows = extension_receive(pair, base_sender.keys(answers), choices, nbits)
-    if edit_columns:
-        columns = edit_columns(columns)
-    received = decode_columns(encode_columns(columns, nbits), nbits, pair.receiver)
+    seeds = base_sender.keys(answers)
+    if edit_seeds:
+        seeds = edit_seeds(seeds)
+    message, rows = extension_receive(pair, seeds, choices, nbits, rng)
+    if edit_message:
+        message = edit_message(message)
+    received = ExtensionMessage.decode(message.encode(nbits), nbits, pair.receiver)
     rows0, rows1 = extension_send(pair, delta, keys, received, nbits)
     alphas, corrections = mta_sender(pair, a, rows0, rows1)
     if edit_corrections:
@@ -115,21 +120,48 @@ def test_tampered_correction_breaks_the_product() -> None:
     assert ok == [True, False, True]
 
 
-@pytest.mark.parametrize("delta_bit", [0, 1])
-def test_tampered_extension_column(delta_bit: int) -> None:
-    """Flipping bit j of column 0 changes the sender's row j exactly when Δ_0 = 1: the product of that row's value is
-    then wrong (caught downstream); with Δ_0 = 0 nothing changes — the one-bit selective-failure probe of Δ."""
+@pytest.mark.parametrize("field", ["columns", "x", "t"])
+def test_extension_message_altered_in_transit_fails_the_consistency_check(field: str) -> None:
     rng = random.Random(6)
-    a = [SECP256K1.random_scalar(rng) for _ in range(2)]
-    b = [SECP256K1.random_scalar(rng) for _ in range(2)]
+    a, b = [SECP256K1.random_scalar(rng)], [SECP256K1.random_scalar(rng)]
+
+    def alter(m: ExtensionMessage) -> ExtensionMessage:
+        if field == "columns":
+            return ExtensionMessage((m.columns[0] ^ (1 << 77), *m.columns[1:]), m.x, m.t)
+        return ExtensionMessage(m.columns, m.x ^ (field == "x"), m.t ^ (field == "t"))
+
+    with pytest.raises(BadProofError) as err:
+        _run_mta(a, b, rng, edit_message=alter)
+    assert err.value.culprit == PAIR.receiver
+
+
+@pytest.mark.parametrize("delta_bit", [0, 1])
+def test_inconsistent_receiver_is_caught_exactly_when_it_matters(delta_bit: int) -> None:
+    """A receiver using another choice vector in column 0 (and an honest check over what it sent) fails KOS15's check
+    when Δ_0 = 1; when Δ_0 = 0 the column is not used by the sender, so the MtA stays correct (a 1-bit probe of Δ)."""
+    rng = random.Random(7)
+    a, b = [SECP256K1.random_scalar(rng)], [SECP256K1.random_scalar(rng)]
     delta = (rng.getrandbits(KAPPA) & ~1) | delta_bit
+    total = ENCODED_BITS + KOS_PAD
+    seeds: list[tuple[bytes, bytes]] = []
 
-    def flip(cols: list[int]) -> list[int]:
-        return [c ^ (1 << (ENCODED_BITS + 5)) if k == 0 else c for k, c in enumerate(cols)]
+    def keep_seeds(pairs: list[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:
+        seeds.extend(pairs)
+        return pairs
 
-    alphas, betas = _run_mta(a, b, rng, edit_columns=flip, delta=delta)
-    ok = [(x + y) % N == u * v % N for x, y, u, v in zip(alphas, betas, a, b)]
-    assert ok == [True, not delta_bit]
+    def inconsistent(m: ExtensionMessage) -> ExtensionMessage:
+        columns = (m.columns[0] ^ (1 << 9), *m.columns[1:])
+        ts = [ot._prg(PAIR, k0, total) for k0, _ in seeds]
+        r = columns[1] ^ ts[1] ^ ot._prg(PAIR, seeds[1][1], total)  # the choice vector of the other columns
+        planes = ot._kos_planes(PAIR, columns, total)
+        return ExtensionMessage(columns, ot._parities(r, planes), ot._kos_combine(ts, planes))
+
+    if delta_bit:
+        with pytest.raises(BadProofError):
+            _run_mta(a, b, rng, edit_message=inconsistent, delta=delta, edit_seeds=keep_seeds)
+    else:
+        alphas, betas = _run_mta(a, b, rng, edit_message=inconsistent, delta=delta, edit_seeds=keep_seeds)
+        assert (alphas[0] + betas[0]) % N == a[0] * b[0] % N
 
 
 def test_wire_decoders_refuse_bad_lengths_and_ranges() -> None:
@@ -140,4 +172,8 @@ def test_wire_decoders_refuse_bad_lengths_and_ranges() -> None:
     with pytest.raises(MalformedMessageError):
         decode_corrections(N.to_bytes(32, "big"), 1, culprit)
     with pytest.raises(MalformedMessageError):
-        decode_columns(b"\x00" * (KAPPA * 48 - 1), ENCODED_BITS, culprit)
+        ExtensionMessage.decode(b"\x00" * (KAPPA * (48 + KOS_PAD // 8) + 47), ENCODED_BITS, culprit)
+    with pytest.raises(MalformedMessageError):  # t has at most 255 bits
+        ExtensionMessage.decode(b"\x00" * (KAPPA * (48 + KOS_PAD // 8) + 47) + b"\x80", ENCODED_BITS, culprit)
+    ok = ExtensionMessage.decode(b"\x00" * (KAPPA * (48 + KOS_PAD // 8) + 48), ENCODED_BITS, culprit)
+    assert ok.x == ok.t == 0 and len(ok.columns) == KAPPA

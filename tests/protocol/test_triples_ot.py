@@ -29,7 +29,7 @@ from mpc_service.protocol.errors import (
     ParticipantSetError,
     ProtocolError,
 )
-from mpc_service.protocol.ot import ENCODED_BITS, KAPPA
+from mpc_service.protocol.ot import ENCODED_BITS, ExtensionMessage, decode_corrections, encode_corrections
 from mpc_service.protocol.polynomial import eval_commitment, eval_point, lagrange_coefficients
 
 from .conftest import run_keygen
@@ -106,30 +106,38 @@ def _cheat(n: int, t: int, tamper: Tamper, seed: int) -> tuple[set[ParticipantId
 
 
 def test_mta_lie_is_caught_by_the_product_check() -> None:
-    """Party 1 (an MtA sender) shifts one correction sent to party 2: c ≠ a·b, so Σ H_i(0) ≠ C and everyone aborts."""
-    finished, failed = _cheat(3, 3, tamper_last_scalar(G, P(1), 6, victim=P(2)), seed=7)
+    """Party 1 (an MtA sender) adds 1 to every correction it sends party 2 — as if it multiplied with a + 1 — so party
+    2's share is off by its b_2 ≠ 0: Σ H_i(0) ≠ C and everyone aborts (without a culprit: the check cannot tell who
+    lied). A change to a single correction is caught only if that choice bit is 1: the probe test_ot documents."""
+
+    def tamper(sender: ParticipantId, to: ParticipantId, data: bytes) -> bytes:
+        if sender != P(1) or to != P(2) or round_of(data) != 6:
+            return data
+        corrections = decode_corrections(data[2:], (len(data) - 2) // 32, sender)
+        return data[:2] + encode_corrections([(c + 1) % N for c in corrections])
+
+    finished, failed = _cheat(3, 3, tamper, seed=7)
     assert finished == set()
     assert set(failed) == {P(0), P(1), P(2)}
     for err in failed.values():
         assert isinstance(err, BadShareError) and "C = a·B" in str(err) and err.culprit is None
 
 
-def test_inconsistent_extension_matrix_is_caught() -> None:
-    """Party 1 (OT-extension receiver of pair 0→1) flips row 80's bit in every column it sends: for the sender that
-    flips the row's choice bit, so the MtA multiplies with another b and the product check aborts everyone."""
-    column_bytes = ENCODED_BITS * 2 // 8
+def test_inconsistent_extension_matrix_names_the_receiver() -> None:
+    """Party 1 (OT-extension receiver of pair 0→1) flips row 80's choice bit in every column it sends: the KOS
+    consistency check at party 0 fails and names party 1; nobody outputs triples."""
+    nbits = ENCODED_BITS * 2
 
     def tamper(sender: ParticipantId, to: ParticipantId, data: bytes) -> bytes:
         if sender != P(1) or round_of(data) != 5:
             return data
-        out = bytearray(data)
-        for k in range(KAPPA):
-            out[2 + k * column_bytes + 10] ^= 1
-        return bytes(out)
+        m = ExtensionMessage.decode(data[2:], nbits, sender)
+        flipped = ExtensionMessage(tuple(c ^ (1 << 80) for c in m.columns), m.x, m.t)
+        return data[:2] + flipped.encode(nbits)
 
     finished, failed = _cheat(2, 2, tamper, seed=20)
-    assert finished == set() and set(failed) == {P(0), P(1)}
-    assert all(isinstance(e, BadShareError) and e.culprit is None for e in failed.values())
+    assert finished == set()
+    assert isinstance(failed[P(0)], BadProofError) and failed[P(0)].culprit == P(1)
 
 
 def _bump_first_scalar(cheater: ParticipantId, round_: int) -> Tamper:
