@@ -7,21 +7,25 @@ pair (S, R) — S holds a multiplicand ``a``, R holds ``b`` — the steps are:
    S, the base-OT *receiver* with KAPPA random choice bits Δ, sends R_k = x_k·G + Δ_k·S₀ and keeps
    key_k = H(x_k·S₀); R derives key0_k = H(y·R_k) and key1_k = H(y·(R_k − S₀)). Keys are bound to the pair context,
    the index and the transcript (S₀, R_k).
-2. **OT extension** (IKNP): R with choice bits r ∈ {0,1}^m sends the KAPPA columns u_k = PRG(key0_k) ⊕ PRG(key1_k) ⊕ r;
-   S computes q_k = PRG(key_{Δ_k}) ⊕ Δ_k·u_k, so that (transposed) row q_j = t_j ⊕ r_j·Δ. Row pads are
-   p0_j = H(j, q_j), p1_j = H(j, q_j ⊕ Δ) for S and p_j = H(j, t_j) = p_{r_j} for R (H: keyed BLAKE2b, 384 bits
-   reduced mod the order).
+2. **OT extension** (IKNP with the KOS15 consistency check): R, with choice bits r ∈ {0,1}^m padded by KOS_PAD random
+   bits, sends the KAPPA columns u_k = PRG(key0_k) ⊕ PRG(key1_k) ⊕ r; S computes q_k = PRG(key_{Δ_k}) ⊕ Δ_k·u_k, so
+   that (transposed) row q_j = t_j ⊕ r_j·Δ. Check: with a Fiat–Shamir challenge χ_j ∈ {0,1}^KAPPA per row (hashed
+   from the columns), R also sends x = ⊕ r_j·χ_j and t = ⊕ χ_j ⊗ t_j (carry-less), and S requires
+   ⊕ χ_j ⊗ q_j = t ⊕ x ⊗ Δ; a receiver that used different r in different columns fails it (naming R) unless it
+   guessed the Δ bits involved. The padding rows (discarded) keep x and t from revealing r. The check runs
+   bit-sliced on the columns (KAPPA² parities of m-bit ints per side), so no per-row field multiplication is needed.
+   Row pads are p0_j = H(j, q_j), p1_j = H(j, q_j ⊕ Δ) for S and p_j = H(j, t_j) = p_{r_j} for R (H: BLAKE2b keyed
+   with the pair context, 384 bits reduced mod the order).
 3. **MtA** (Gilboa, correlated OT): R encodes b as ENCODED_BITS random bits β with b = Σ β_k·g_k over a public gadget
    (g_k = 2^k for k < 256, then STAT_BITS public random scalars: a *randomized encoding*, so that a sender probing up
    to STAT_BITS choice bits by selective failure learns nothing about b). S sends d_k = p0_k + a − p1_k and outputs
    α = −Σ g_k·p0_k; R computes v_k = p_{β_k} + β_k·d_k = p0_k + β_k·a and outputs β = Σ g_k·v_k. Then α + β = a·b.
 
-Security notes (what the caller must add): nothing here proves that S used the same ``a`` in every row, nor that the
-OT-extension receiver used one consistent r across columns (no KOS consistency check). A party deviating in any of
-these ways changes the MtA result by an amount it cannot predict (it depends on the other party's secret), so the
-*caller's* check in the exponent (``triples_ot.py``: Σ c_i·G == a·B) must catch it; what remains is selective-failure
-leakage — each probed bit halves the cheater's chance of not being caught, and the randomized encoding hides b from up
-to STAT_BITS probed bits. A KOS-style check would remove the IKNP receiver-side probing; see ``triples_ot.py``.
+What the caller must add: nothing here proves that S used its committed ``a`` (the same in every row). A sender
+deviating that way changes the product by an amount that depends on R's secret, so the caller's check in the
+exponent (``triples_ot.py``: Σ c_i·G == a·B, DLEQ-proven) catches it; what remains is selective failure — whether a
+run aborts tells the cheater about the choice bits it probed, each probe halving its chance of going unnoticed, and the
+randomized encoding hides b from up to STAT_BITS probed bits. An aborted run's values must be discarded.
 Python ints are not constant-time (docs/protocol.md).
 """
 from __future__ import annotations
@@ -285,12 +289,14 @@ def extension_send(
 
 
 def _pads(pair: OtPair, rows: Sequence[bytes]) -> list[int]:
-    key = pair.label
-    blake, order = hashlib.blake2b, _ORDER
-    return [
-        int.from_bytes(blake(row + j.to_bytes(8, "big"), digest_size=48, key=key).digest(), "big") % order
-        for j, row in enumerate(rows)
-    ]
+    keyed = hashlib.blake2b(digest_size=48, key=pair.label)  # copied per row: the key block is hashed once
+    order = _ORDER
+    out = []
+    for j, row in enumerate(rows):
+        h = keyed.copy()
+        h.update(row + j.to_bytes(8, "big"))
+        out.append(int.from_bytes(h.digest(), "big") % order)
+    return out
 
 
 # --- MtA (Gilboa over the scalar field) ---------------------------------------------------------------------------

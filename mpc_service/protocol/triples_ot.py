@@ -13,12 +13,13 @@ committed c differs from a·b**, because
   unless Σ H_i(0) = C — so c = Σ h_i(0) = a·b whatever happened inside the MtAs;
 * a final echo makes every party confirm the same public triple data (A, B, C polynomials).
 
-What the OT layer (``ot.py``) does *not* prove: that an MtA sender used its committed a_i in every row, and (no KOS
-check) that an OT-extension receiver used one consistent choice vector. Such a lie shifts the product by an amount
-that depends on an honest party's secret, so the C check aborts (without a culprit: it cannot tell who lied). The
-residual risk is selective failure — whether a run aborts can leak the bits a cheater probed, each probe halving its
-chance of going unnoticed; the randomized encoding of b (STAT_BITS = 128 padding bits) hides b from such probes, and
-a probe of the extension's Δ reveals at most bits of a per-run secret. An aborted run's triples are discarded.
+What the OT layer (``ot.py``) checks: base OTs bind keys to the pair and transcript, and the OT extension runs the
+KOS15 consistency check (an inconsistent extension receiver is named). What it does *not* prove: that an MtA sender
+used its committed a_i in every row. Such a lie shifts the product by an amount that depends on an honest party's
+secret, so the C check aborts — without a culprit, since it cannot tell who lied. The residual risk is selective
+failure: whether a run aborts can leak the choice bits a cheater probed, each probe halving its chance of going
+unnoticed; the randomized encoding of b (STAT_BITS = 128 padding bits) hides b from such probes. An aborted run's
+triples are discarded (the generator outputs nothing before the final confirmation).
 
 Rounds (message round numbers in brackets; every message carries all ``count`` triples):
 
@@ -26,7 +27,8 @@ Rounds (message round numbers in brackets; every message carries all ``count`` t
    [1] to each j, as base-OT sender of pair (j→me): S₀ = y·G;
 1. [2] broadcast the echo of all commitment hashes, the commitments and their opening;
    [3] to each j: f_i^a(j), f_i^b(j), and my base-OT answers R_k for pair (me→j);
-2. [4] broadcast C_i = a_i·B per triple with a DLEQ proof; [5] to each j: the OT-extension columns for pair (j→me);
+2. [4] broadcast C_i = a_i·B per triple with a DLEQ proof; [5] to each j: the OT-extension columns and KOS check
+   values for pair (j→me);
 3. [6] to each j: the MtA corrections for pair (me→j);
 4. [7] broadcast Feldman commitments of h_i (h_i(0) = c_i, my additive share of a·b); [8] to each j: h_i(j);
 5. [9] broadcast a hash of all public triple data.
