@@ -188,6 +188,9 @@ class ExtensionMessage:
     x: int
     t: int
 
+    def __repr__(self) -> str:  # the columns are long; keep logs readable
+        return f"ExtensionMessage({len(self.columns)} columns)"
+
     def encode(self, nbits: int) -> bytes:
         width = (nbits + KOS_PAD) // 8
         cols = b"".join(c.to_bytes(width, "little") for c in self.columns)
