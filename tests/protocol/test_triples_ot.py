@@ -31,6 +31,7 @@ from mpc_service.protocol.errors import (
 )
 from mpc_service.protocol.ot import ENCODED_BITS, ExtensionMessage, decode_corrections, encode_corrections
 from mpc_service.protocol.polynomial import eval_commitment, eval_point, lagrange_coefficients
+from mpc_service.protocol.wire import Reader, Writer
 
 from .conftest import run_keygen
 from .helpers import Tamper, bump_scalar_at, drive_until_failures, round_of, tamper_byte, tamper_last_scalar
@@ -121,6 +122,35 @@ def test_mta_lie_is_caught_by_the_product_check() -> None:
     assert set(failed) == {P(0), P(1), P(2)}
     for err in failed.values():
         assert isinstance(err, BadShareError) and "C = a·B" in str(err) and err.culprit is None
+
+
+def test_consistently_dealt_wrong_product_share_is_caught() -> None:
+    """Party 2 deals c_2 + 1 instead of its product share, with matching commitments and shares (so every share check
+    passes): only Σ H_i(0) = C can catch it, and it does — no honest party outputs a triple with c ≠ a·b."""
+    t, count = 3, 2
+
+    def tamper(sender: ParticipantId, to: ParticipantId, data: bytes) -> bytes:
+        if sender != P(2) or round_of(data) not in (7, 8):
+            return data
+        r = Reader(data[2:], sender)
+        if round_of(data) == 8:
+            shares = [r.scalar(G) for _ in range(count)]
+            r.finish()
+            w = Writer()
+            for x in shares:
+                w.scalar(G, x + 1)
+            return data[:2] + w.finish()
+        polys = [r.points(G, t) for _ in range(count)]
+        r.finish()
+        w = Writer()
+        for poly in polys:
+            w.points((G.add(poly[0], G.generator), *poly[1:]))
+        return data[:2] + w.finish()
+
+    finished, failed = _cheat(3, t, tamper, seed=8)
+    assert not finished & {P(0), P(1)}
+    for p in (P(0), P(1)):
+        assert isinstance(failed[p], BadShareError) and "C = a·B" in str(failed[p])
 
 
 def test_inconsistent_extension_matrix_names_the_receiver() -> None:
