@@ -1,6 +1,7 @@
 """Benchmark of the threshold protocols for 3-of-5 on this machine (in memory, one process, no network).
 
-Prints DKG time (secp256k1 and ed25519), key resharing 3-of-5 → 4-of-5 (one node leaves, one joins), triples/s and
+Prints DKG time (secp256k1 and ed25519), key resharing 3-of-5 → 4-of-5 (one node leaves, one joins), triples/s (and
+OT-based 4-of-5 triples/s) and
 presignatures/s per party, online ECDSA signing latency and signatures/s, FROST signing latency, and PASS/MISS against
 the reference targets:
 
@@ -33,6 +34,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from mpc_service.protocol import (
     ED25519,
     SECP256K1,
+    DishonestMajorityTripleGenerator,
     HonestMajorityTripleGenerator,
     KeygenOutput,
     ParticipantId,
@@ -115,6 +117,15 @@ def bench_triples(count: int, rng: random.Random) -> tuple[dict[ParticipantId, l
     return triples, wall, count / per_party
 
 
+def bench_ot_triples(count: int, rng: random.Random) -> tuple[float, float]:
+    """OT-based (dishonest-majority) triples for 4-of-5, one batch: (wall time, triples/s per party)."""
+    gen = DishonestMajorityTripleGenerator()
+    timings: dict[ParticipantId, float] = {}
+    _, wall = _timed(lambda: run_protocols(
+        {p: gen.generate(PARTIES, p, 4, b"bench-ot-triples", count, rng) for p in PARTIES}, timings=timings))
+    return wall, count / max(timings.values())
+
+
 def bench_presign(keys: dict[ParticipantId, KeygenOutput], triples: dict[ParticipantId, list[Triple]], count: int
                   ) -> tuple[list[dict[ParticipantId, Presignature]], float, float]:
     out, walls = [], []
@@ -186,6 +197,10 @@ def main() -> int:
     triples, wall, tps = bench_triples(2 * n_sigs, rng)
     print(f"triples (honest-majority generator): {2 * n_sigs} in {_ms(wall)} for all parties, "
           f"{tps:8.1f} triples/s per party")
+    ot_count = 8
+    ot_wall, ot_tps = bench_ot_triples(ot_count, rng)
+    print(f"triples (OT-based generator, 4-of-5, batch of {ot_count}): {_ms(ot_wall)} for all parties, "
+          f"{ot_tps:8.1f} triples/s per party")
     presigs, presign_ms, pps = bench_presign(secp_keys, triples, n_sigs)
     print(f"presign, 3 parties: {_ms(presign_ms)} median latency, {pps:8.1f} presignatures/s per party")
     sign_latency, sign_rate = bench_sign(presigs, secp_keys[PARTIES[0]].public_key)
@@ -211,7 +226,9 @@ def main() -> int:
     figures |= {"reshare 3-of-5 to 4-of-5 secp256k1 (all parties)": round(reshare_secp * 1000, 3),
                 "reshare 3-of-5 to 4-of-5 ed25519 (all parties)": round(reshare_ed * 1000, 3),
                 "FROST sign two rounds": round(frost2 * 1000, 3), "FROST sign one round": round(frost1 * 1000, 3),
-                "triples per second per party": round(tps, 1), "presignatures per second per party": round(pps, 1)}
+                "triples per second per party": round(tps, 1),
+                "OT-based triples (4-of-5, batch of 8) per second per party": round(ot_tps, 1),
+                "presignatures per second per party": round(pps, 1)}
     print(json.dumps({"benchmark": "protocol", "unit": "ms", "figures": figures, "targets_missed": missed}))
     return 1 if missed and args.strict else 0
 

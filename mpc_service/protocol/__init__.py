@@ -35,6 +35,7 @@ from .machine import Action, Done, Outgoing, Protocol, Send, Wait
 from .presign import Presignature, presign
 from .reshare import PublicKeyPackage, ReshareOutput, reshare
 from .triples import HonestMajorityTripleGenerator, Triple, TripleGenerator, TriplePublic
+from .triples_ot import DishonestMajorityTripleGenerator, triple_generator_for
 from .types import ParticipantId, SessionId
 from .verify import recover_ecdsa, verify_ecdsa, verify_ecdsa_der, verify_ed25519
 
@@ -42,6 +43,7 @@ __all__ = [
     "ED25519",
     "SECP256K1",
     "Action",
+    "DishonestMajorityTripleGenerator",
     "Done",
     "EcdsaSignature",
     "FrostSignatureShare",
@@ -81,6 +83,7 @@ __all__ = [
     "reshare",
     "run_protocols",
     "sign_share",
+    "triple_generator_for",
     "tweaked_public_key",
     "verify_ecdsa",
     "verify_ecdsa_der",

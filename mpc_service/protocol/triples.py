@@ -15,7 +15,8 @@ corrupting at most t−1 of n parties with n ≥ 2t−1; malicious behaviour is 
 3. confirm: echo a hash of all public triple data; all must agree.
 
 The triple's public commitments (A, B, C polynomials) let the presign check every opened share in the exponent.
-A dishonest-majority generator (cait-sith's OT-based multiplication) can be added as another ``TripleGenerator``.
+For n < 2t−1 use ``triples_ot.DishonestMajorityTripleGenerator`` (cait-sith's OT-based multiplication);
+``triples_ot.triple_generator_for`` picks between the two.
 """
 from __future__ import annotations
 
