@@ -52,6 +52,15 @@ class ParticipantInfo:
     tls_public_key: bytes
 
 
+@dataclass(frozen=True)
+class PeerReport:
+    """A peer's last `HeightReport`, with when it arrived (monotonic seconds)."""
+
+    height: int
+    epoch: int
+    received: float
+
+
 def participant_infos(participants: dict[str, Any]) -> dict[ParticipantId, ParticipantInfo]:
     """The contract's `{"participants": [[account_id, id, {"url", "tls_public_key"}], …]}`, by participant id."""
     infos: dict[ParticipantId, ParticipantInfo] = {}
@@ -101,7 +110,7 @@ class NodeContext:
         self.new_requests = asyncio.Event()  # set (and replaced) whenever the indexer delivers requests
         self.last_request_at = 0.0
         # peers (written by the control router and by blame)
-        self.peer_heights: dict[ParticipantId, tuple[int, float]] = {}  # indexer height reported, when received
+        self.peer_heights: dict[ParticipantId, PeerReport] = {}  # each peer's last HeightReport
         self.blamed: dict[ParticipantId, float] = {}  # culprit -> excluded until (monotonic)
         self.misbehaviour: dict[ParticipantId, dict[str, int]] = {}  # per peer: culprit / refused / malformed counts
         self.metrics: dict[str, int] = {"requests_seen": 0, "requests_served": 0, "requests_failed": 0,
@@ -133,13 +142,15 @@ class NodeContext:
     def live(self) -> set[ParticipantId]:
         """This node and every peer with an authenticated link whose indexer (as it reported in the last
         HEIGHT_STALE_S) is at most LIVE_LAG_BLOCKS behind ours — as in the reference, a peer far behind the chain
-        cannot follow requests it has not seen."""
+        cannot follow requests it has not seen — and that uses this node's epoch (right after a resharing, a peer
+        that has not switched yet would refuse every task of the new set)."""
         if self.me is None or self.net is None:
             return set()
         now, mine = time.monotonic(), self.indexer.processed_height
         return {self.me, *(p for p in self.net.connected() if (report := self.peer_heights.get(p)) is not None
                            and p in self.participants  # a node named in a proposal signs only from its epoch on
-                           and now - report[1] <= HEIGHT_STALE_S and report[0] >= mine - LIVE_LAG_BLOCKS)}
+                           and report.epoch == self.epoch
+                           and now - report.received <= HEIGHT_STALE_S and report.height >= mine - LIVE_LAG_BLOCKS)}
 
     def eligible(self) -> set[ParticipantId]:
         """Live participants not excluded for misbehaviour."""

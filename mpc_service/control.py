@@ -9,7 +9,8 @@ JSON object `{"kind": …, <fields>}` on the mesh's control channel.
     EcdsaSignRequest  one signature share for one request instance, from one presignature
     FrostSignRequest  a FROST signing session for one request instance
     ResharePackage    a dealer gives joiners the current key's public package before a resharing attempt
-    HeightReport      the sender's indexer height (sent every second; liveness needs it within 10 blocks of ours)
+    HeightReport      the sender's indexer height and epoch (sent every second; liveness needs the height within 10
+                      blocks of ours and the same epoch)
 
 What a follower must check before it takes any asset is in `mpc_service.checks`.
 """
@@ -152,13 +153,14 @@ class FrostSignRequest:
 class HeightReport:
     kind: ClassVar[str] = "height"
     height: int
+    epoch: int  # the epoch whose shares the sender uses (-1 before it read the contract)
 
     def fields(self) -> dict[str, Any]:
-        return {"height": self.height}
+        return {"height": self.height, "epoch": self.epoch}
 
     @classmethod
     def parse(cls, obj: dict[str, Any]) -> HeightReport:
-        return cls(_int(obj, "height", -1, 2**63 - 1))
+        return cls(_int(obj, "height", -1, 2**63 - 1), _int(obj, "epoch", -1, 2**63 - 1))
 
 
 @dataclass(frozen=True)
@@ -190,7 +192,7 @@ _EXPECTED_KEYS = {"triples": {"batch", "participants", "count"},
                   "presign": {"presignature", "domain_id", "participants", "triples"},
                   "sign": {"request_id", "instance_id", "domain_id", "presignature", "participants"},
                   "frost": {"request_id", "instance_id", "domain_id", "participants", "session"},
-                  "height": {"height"}, "reshare_key": {"session", "package"}}
+                  "height": {"height", "epoch"}, "reshare_key": {"session", "package"}}
 
 
 def encode_control(message: ControlMessage) -> bytes:

@@ -41,6 +41,7 @@ __all__ = ["KeyEventCoordinator", "public_key_string"]
 log = logging.getLogger("mpc_service.node")
 
 KEYGEN_TIMEOUT_S = 120.0
+CONNECT_TIMEOUT_S = 30.0  # every participant of a key event attempt linked by then, or the attempt is aborted
 MAX_SESSION_CHARS = 128
 
 
@@ -101,6 +102,8 @@ class KeyEventCoordinator:
         if not mine:
             if ctx.me is not None and ctx.keyshares:
                 self._leave(epoch)
+                if ctx.net is not None:
+                    ctx.net.update_peers([])  # no longer in the mesh: stop dialling the participants
             elif ctx.me is None:
                 log.warning("this account is not a participant of the contract; waiting")
             return
@@ -207,7 +210,7 @@ class KeyEventCoordinator:
                 out = codec.decode_keygen(share.expose())
                 log.info("keygen already done for this attempt; voting again", extra={"domain": domain})
             else:
-                await ctx.net.wait_connected(participants, timeout_s=KEYGEN_TIMEOUT_S)
+                await ctx.net.wait_connected(participants, timeout_s=CONNECT_TIMEOUT_S)
                 tag = attempt + "|" + ctx.contract_id
                 log.info("keygen starting", extra={"domain": domain, "scheme": scheme, "participants": participants,
                                                    "key_event_id": kid})
@@ -257,7 +260,7 @@ class KeyEventCoordinator:
                     raise MpcError(f"dealer without a key share for domain {domain}")
                 package = PublicKeyPackage.from_keygen(old_share)
                 joiners = [p for p in new if p not in dealers]
-                await ctx.net.wait_connected([*dealers, *new], timeout_s=KEYGEN_TIMEOUT_S)
+                await ctx.net.wait_connected([*dealers, *new], timeout_s=CONNECT_TIMEOUT_S)
                 await ctx.send_control(joiners, ResharePackage(tag[-MAX_SESSION_CHARS:],
                                                                codec.encode_public_package(package)))
             else:

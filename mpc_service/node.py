@@ -22,7 +22,7 @@ from mpc_service.chain.indexer import Indexer
 from mpc_service.chain.rpc import JsonRpc
 from mpc_service.checks import TaskRefused
 from mpc_service.config import NodeConfig
-from mpc_service.context import CONTROL, NodeContext
+from mpc_service.context import CONTROL, NodeContext, PeerReport
 from mpc_service.control import ControlMessage, ControlMessageError, HeightReport, ResharePackage, decode_control
 from mpc_service.coordinator import KeyEventCoordinator
 from mpc_service.errors import MpcError
@@ -129,7 +129,8 @@ class MpcNode:
             await asyncio.sleep(HEIGHT_REPORT_S)
             if ctx.net is not None and ctx.me is not None:
                 await ctx.send_control(list({*ctx.participants, *ctx.proposed}),
-                                       HeightReport(self.indexer.processed_height))
+                                       HeightReport(self.indexer.processed_height,
+                                                    ctx.epoch if ctx.epoch is not None else -1))
 
     async def _route_control(self) -> None:
         ctx = self.ctx
@@ -147,7 +148,7 @@ class MpcNode:
                             extra={"culprit": sender, "error": str(exc)})
                 continue
             if isinstance(message, HeightReport):
-                ctx.peer_heights[sender] = (message.height, time.monotonic())
+                ctx.peer_heights[sender] = PeerReport(message.height, message.epoch, time.monotonic())
                 continue
             if isinstance(message, ResharePackage):
                 self.coordinator.receive_package(sender, message)
@@ -197,7 +198,8 @@ class MpcNode:
             "peers_connected": len(net.connected()) if net is not None else 0,
             "peers_live": len(live) - 1 if live else 0,
             "peers": {str(p): {"connected": net is not None and p in net.connected(),
-                               "height": ctx.peer_heights[p][0] if p in ctx.peer_heights else None,
+                               "height": ctx.peer_heights[p].height if p in ctx.peer_heights else None,
+                               "epoch": ctx.peer_heights[p].epoch if p in ctx.peer_heights else None,
                                "live": p in live} for p in ctx.participants if p != ctx.me},
             "requests": {**ctx.metrics, "pending": len(ctx.queue) if ctx.queue else 0},
             "pools": pools,

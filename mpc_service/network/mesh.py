@@ -51,6 +51,14 @@ class PeerUnavailable(NetworkError):
     """The peer is unknown, or its outbox is full because it has been unreachable for a while."""
 
 
+class PeersNotConnected(NetworkError):
+    """`wait_connected` ran out of time; `waiting_for` names the peers without a link."""
+
+    def __init__(self, waiting_for: set[ParticipantId]) -> None:
+        super().__init__(f"peers not connected: {sorted(waiting_for)}")
+        self.waiting_for = waiting_for
+
+
 class AuthenticationError(NetworkError):
     """A peer's TLS key or signed handshake did not match a registered participant."""
 
@@ -216,7 +224,7 @@ class PeerNetwork:
         deadline = time.monotonic() + timeout_s
         while not want <= self.connected():
             if time.monotonic() > deadline:
-                raise NetworkError(f"peers not connected: {sorted(want - self.connected())}")
+                raise PeersNotConnected(want - self.connected())
             await asyncio.sleep(0.01)
 
     async def send(self, peer: ParticipantId, channel: ChannelId, payload: bytes) -> None:

@@ -2,7 +2,9 @@
 one-round signing that spends a presignature.
 
 Pools: each node leads generation of its own assets (it *owns* them; its peers hold their shares under the owner's
-id). Triples need 2t−1 live participants (honest-majority multiplication); a presignature is made from two of the
+id). Triples are made with every live participant: by honest-majority multiplication when at least 2t−1 are live,
+by the OT-based (dishonest-majority) generator with t to 2t−2 of them (`triple_generator_for`), so a network whose
+threshold is above half its size, or with nodes down, keeps making them; a presignature is made from two of the
 owner's triples with t of their participants, for one domain and that exact set. Generation pauses while requests
 are being signed and resumes when the pools run low or signing goes quiet.
 """
@@ -26,10 +28,10 @@ from mpc_service.control import ControlMessage, EcdsaSignRequest, PresignRequest
 from mpc_service.errors import MpcError
 from mpc_service.protocol import (
     SECP256K1,
-    HonestMajorityTripleGenerator,
     ProtocolError,
     ecdsa_sign,
     presign,
+    triple_generator_for,
 )
 from mpc_service.protocol import ParticipantId as PPid
 from mpc_service.providers.base import NotReady, SchemeProvider
@@ -169,7 +171,7 @@ class EcdsaProvider(SchemeProvider):
                 if (usable[domain] < target and owned[domain] < 4 * target and len(mine_tri) >= 2
                         and len(live) >= t):
                     await self._lead_presign(domain, mine_tri, live)
-                elif len(mine_tri) < ctx.config.pools.triples_target and len(live) >= 2 * t - 1:
+                elif len(mine_tri) < ctx.config.pools.triples_target and len(live) >= t:
                     await self._lead_triples(live)
             except (ProtocolError, ProtocolTimeout) as exc:
                 ctx.blame(exc, "asset generation")
@@ -205,7 +207,7 @@ class EcdsaProvider(SchemeProvider):
         if not msg.batch.startswith(f"{sender}-"):
             raise TaskRefused("a triple batch id must start with its owner's id")
         check_signing_set(msg.participants, sender=sender, me=ctx.me, eligible=ctx.participants,
-                          threshold=2 * ctx.threshold - 1)
+                          threshold=ctx.threshold)
         if msg.count > TRIPLE_BATCH:
             raise TaskRefused(f"at most {TRIPLE_BATCH} triples per batch")
         self._make_room(AssetKind.TRIPLE, sender, msg.count, None)
@@ -215,9 +217,9 @@ class EcdsaProvider(SchemeProvider):
         ctx = self.ctx
         assert ctx.me is not None and ctx.net is not None
         ps = list(msg.participants)
-        inst = HonestMajorityTripleGenerator().generate(ps, PPid(ctx.me), ctx.threshold,
-                                                        hashlib.sha256(b"triples|" + msg.batch.encode()).digest(),
-                                                        msg.count, ctx.rng)
+        inst = triple_generator_for(len(ps), ctx.threshold).generate(
+            ps, PPid(ctx.me), ctx.threshold, hashlib.sha256(b"triples|" + msg.batch.encode()).digest(), msg.count,
+            ctx.rng)
         triples = await run_protocol(ctx.net, channel("triples", msg.batch), inst, timeout_s=PROTOCOL_TIMEOUT_S * 3)
         ctx.store.put_many(AssetKind.TRIPLE, owner, [(AssetId(f"{msg.batch}-{i}"), codec.encode_triple(t))
                                                      for i, t in enumerate(triples)], participants=ps)
@@ -232,7 +234,7 @@ class EcdsaProvider(SchemeProvider):
         others = sorted(allowed - {ctx.me})
         if len(others) < ctx.threshold - 1:
             # These triples cannot be used with who is live now; drop them so fresh ones are made.
-            if len(set(live)) >= 2 * ctx.threshold - 1:
+            if len(set(live)) >= ctx.threshold:
                 for info in (t0, t1):
                     ctx.store.take_owned(AssetKind.TRIPLE, info.id)
             return

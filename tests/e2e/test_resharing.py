@@ -1,6 +1,9 @@
 """Resharing end to end: five node processes (threshold 3) plus a standby node; the participants vote new parameters
-that drop node 0 and add the standby; the nodes reshare both domains; the keys stay the same, every derived key stays
-valid, signing goes on before, during and after, and the joined node takes part in signing.
+that drop node 0, add the standby and raise the threshold to 4; the nodes reshare both domains; the keys stay the
+same, every derived key stays valid, signing goes on before, during and after, and with one continuing node stopped
+the joined node takes part in signing (4 of 5: the OT-based triple generator makes the ECDSA assets). Then: a keygen
+attempt and a reshare attempt that lose a node are retried and complete, and a resharing that cannot finish is
+cancelled.
 
 Its own cluster (the shared one in conftest keeps its participant set for the other tests).
 """
@@ -26,6 +29,7 @@ pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parents[2]
 CONTRACT_ID = "signer.test.near"
 NODES, THRESHOLD = 5, 3
+NEW_THRESHOLD = 4  # above half of the new set: triples need the dishonest-majority generator
 STANDBY = NODES  # the sixth node's index and, after the vote, its participant id
 
 
@@ -103,7 +107,7 @@ def test_participants_change_and_every_derived_key_stays(net: Reshare) -> None:
     net.sign(user, [("before", os.urandom(32), 0), ("before-ed", os.urandom(32), 1)])
 
     standby = net.spec.everyone[STANDBY]
-    proposal = {"threshold": THRESHOLD, "participants": {"next_id": NODES + 1, "participants": [
+    proposal = {"threshold": NEW_THRESHOLD, "participants": {"next_id": NODES + 1, "participants": [
         *[p for p in before["participants"]["participants"] if p[1] != 0],
         [standby.account_id, STANDBY, {"tls_public_key": standby.p2p_key.public_key_str, "url": standby.url}]]}}
 
@@ -127,13 +131,16 @@ def test_participants_change_and_every_derived_key_stays(net: Reshare) -> None:
         return all(s is not None and len(s["keyshares"]) == 2 and s["pools"]["presignatures_owned"] >= 1
                    for s in statuses)
 
+    # Requests made right at the switch are answered by the new set as soon as it has presignatures again.
+    net.sign(user, [("at-switch", os.urandom(32), 0), ("at-switch-ed", os.urandom(32), 1)])
+    answered = time.monotonic()
     net.wait("the new set's key shares and presignatures", ready)
     refilled = time.monotonic()
     net.sign(user, [("after", os.urandom(32), 0), ("after-ed", os.urandom(32), 1)])
-    # The recovery figure in docs/node.md: from seeing the new epoch to every new participant holding presignatures
-    # again, and to the first signatures of the new epoch.
-    print(f"\nresharing recovery: pools refilled {refilled - switched:.1f} s after the new epoch, "
-          f"first signatures {time.monotonic() - switched:.1f} s after it")
+    # The recovery figure in docs/node.md: from seeing the new epoch to the first signatures of the new epoch, and
+    # to every new participant owning presignatures again.
+    print(f"\nresharing recovery: requests made at the switch answered {answered - switched:.1f} s after the new "
+          f"epoch, every new participant's pool refilled {refilled - switched:.1f} s after it")
 
     # The departed node deleted its key shares.
     db = sqlite3.connect(net.spec.everyone[0].home / "data" / "assets.sqlite")
@@ -143,14 +150,13 @@ def test_participants_change_and_every_derived_key_stays(net: Reshare) -> None:
     finally:
         db.close()
 
-    # With two continuing nodes stopped only three of the new set remain: the joined node must take part.
-    for index in (1, 2):
-        net.procs.stop(index)
+    # With a continuing node stopped only four of the new set remain (t = 4): the joined node must take part.
+    assert after["threshold"] == NEW_THRESHOLD
+    net.procs.stop(1)
     try:
-        net.sign(user, [("joined-ed", os.urandom(32), 1)])
+        net.sign(user, [("joined", os.urandom(32), 0), ("joined-ed", os.urandom(32), 1)])
     finally:
-        for index in (1, 2):
-            net.procs.start(index)
+        net.procs.start(1)
 
 
 def test_a_keygen_attempt_broken_by_a_restart_is_retried_and_completes(net: Reshare) -> None:
@@ -189,7 +195,7 @@ def test_a_keygen_attempt_broken_by_a_restart_is_retried_and_completes(net: Resh
     net.wait("domain 2 keyed", lambda: (s := net.state())["protocol_state"] == "Running"
              and any(d["id"] == 2 and d.get("public_key") for d in s["domains"]), timeout_s=300)
     started = {e["key_event_id"]["attempt_id"] for e in _log_events(net, marks, "keygen starting")}
-    assert 0 in started and max(started) >= 1, started
+    assert max(started) >= 1, started
     failed = _log_events(net, marks, "keygen of domain 2 failed")
     assert any(victim in e.get("waiting_for", []) for e in failed), "no node named the lost participant"
 
@@ -237,7 +243,7 @@ def test_a_node_lost_mid_reshare_fails_the_attempt_and_the_next_attempt_complete
              timeout_s=300)
     assert {d["id"]: d["public_key"] for d in net.state()["domains"]} == keys, "the public keys changed"
     started = {(e["domain"], e["key_event_id"]["attempt_id"]) for e in _log_events(net, marks, "resharing starting")}
-    assert (0, 0) in started and any(d == 0 and a >= 1 for d, a in started), started
+    assert any(d == 0 and a >= 1 for d, a in started), started  # (attempt 0 may fail before its run starts)
     failed = _log_events(net, marks, "resharing of domain 0 failed")
     assert any(victim in e.get("waiting_for", []) for e in failed), "no node named the lost participant"
 
