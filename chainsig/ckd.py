@@ -45,8 +45,10 @@ from chainsig.sign import DEFAULT_GAS_TGAS, DomainId, call_and_wait, parse_outco
 __all__ = [
     "BLS12381_ORDER",
     "CIPHERTEXT_VERSION",
+    "CKD_DEPOSIT_YOCTO",
     "CKD_DOMAIN",
     "DEFAULT_CKD_DOMAIN_ID",
+    "REQUEST_METHOD",
     "AppPublicKey",
     "AppSecret",
     "CkdOutput",
@@ -77,6 +79,7 @@ BLS12381_ORDER: Final = 0x73EDA753299D7D483339D80809A1D80553BDA402FFFE5BFEFFFFFF
 DEFAULT_CKD_DOMAIN_ID: Final = DomainId(2)
 """near/mpc's BLS12-381 domain on its networks (0 is secp256k1, 1 ed25519)."""
 CKD_DEPOSIT_YOCTO: Final = 1
+REQUEST_METHOD: Final = "request_app_private_key"
 KEY_LABEL: Final = "aes-256-gcm"
 _KEY_INFO_PREFIX: Final = b"chainsig ckd v1 key:"
 _G1_PREFIX, _G2_PREFIX = "bls12381g1", "bls12381g2"
@@ -483,23 +486,30 @@ async def request_app_secret(
     *,
     domain_id: DomainId = DEFAULT_CKD_DOMAIN_ID,
     master_public_key: bytes | None = None,
+    via_contract: str | None = None,
+    method: str = REQUEST_METHOD,
     deposit_yocto: int = CKD_DEPOSIT_YOCTO,
     gas_tgas: int = DEFAULT_GAS_TGAS,
     timeout_s: float | None = None,
 ) -> CkdResult:
     """Make a fresh one-time key, call ``request_app_private_key`` as ``credentials.account_id``, wait for (Y, C),
-    decrypt and verify it. ``master_public_key`` defaults to the contract's key of ``domain_id``.
+    decrypt and verify it. ``master_public_key`` defaults to the signer's (``contract_id``) key of ``domain_id``.
+
+    With ``via_contract``, ``method`` of that contract is called with the same arguments instead (a gate that calls
+    the signer itself, e.g. only for token holders): the app is then (via_contract, path), since the gate is the
+    signer's predecessor, and every caller it lets through gets the same secret.
 
     Raises ``CkdVerificationError`` (wrong answer), ``CkdError`` (malformed answer), and what ``sign`` requests
     raise: ``RequestTimedOutError``, ``ContractFailureError``, ``RpcError``."""
     mvk = master_public_key if master_public_key is not None else await fetch_master_public_key(
         rpc_url, contract_id, domain_id)
     _load_g2(mvk, "the master public key")
+    app_account = validate_account_id(via_contract, "gate contract id") if via_contract else credentials.account_id
     requester = CkdRequesterKey.generate()
     request = CkdRequest(path, requester.app_public_key, domain_id)
-    status, tx_hash = await call_and_wait(rpc_url, contract_id, credentials, "request_app_private_key",
+    status, tx_hash = await call_and_wait(rpc_url, via_contract or contract_id, credentials, method,
                                           request.to_args(), deposit_yocto=deposit_yocto, gas_tgas=gas_tgas,
                                           timeout_s=timeout_s)
     output = CkdOutput.from_json(parse_outcome_json(status, "a CKD response", CkdError))
-    secret = decrypt_app_secret(output, requester, mvk, credentials.account_id, path)
+    secret = decrypt_app_secret(output, requester, mvk, app_account, path)
     return CkdResult(secret, output, domain_id, tx_hash)

@@ -8,6 +8,7 @@ chainsig sign-message --chain ethereum … (--message <text> | --typed-data <fil
 chainsig sign|send|sign-message --network testnet …   (RPC and signer contract from near.toml; --rpc / --contract
                                                        override)
 chainsig ckd --rpc <url> --contract <id> --account <id> --key <file|ENV> --path <path> [--domain-id 2] --out <key file>
+             [--via <gate contract> [--method <name>]] [--print-secret] [--json]
 chainsig encrypt|decrypt --key <key file> --in <file|-> --out <file|-> [--aad <text>]
 """
 
@@ -24,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from chainsig.chains import ChainAdapter, TransferOptions, TransferRequest, chain_names, get_chain
+from chainsig.ckd import CKD_DEPOSIT_YOCTO, DEFAULT_CKD_DOMAIN_ID, REQUEST_METHOD
 from chainsig.credentials import load_credentials, validate_account_id
 from chainsig.errors import ClientError, TransactionError
 from chainsig.kdf import derive_public_key
@@ -201,17 +203,18 @@ def _ckd(args: argparse.Namespace) -> int:
     async def go() -> Any:
         mvk = (parse_g2(args.master_key, "--master-key") if args.master_key
                else await fetch_master_public_key(rpc, contract, domain))
-        _progress(f"requesting the app secret of ({credentials.account_id}, {args.path!r}) from {contract} "
+        app = args.via or credentials.account_id
+        _progress(f"requesting the app secret of ({app}, {args.path!r}) through {args.via or contract} "
                   f"(domain {domain})")
         return await request_app_secret(rpc, contract, credentials, args.path, domain_id=domain,
-                                        master_public_key=mvk, deposit_yocto=args.deposit, gas_tgas=args.gas,
-                                        timeout_s=args.timeout)
+                                        master_public_key=mvk, via_contract=args.via, method=args.method,
+                                        deposit_yocto=args.deposit, gas_tgas=args.gas, timeout_s=args.timeout)
 
     result = asyncio.run(go())
     key = result.secret.symmetric_key()
     if out is not None:
         write_key_file(out, key, overwrite=args.force)
-    report = {"account_id": result.secret.account_id, "path": result.secret.path,
+    report = {"app_account_id": result.secret.account_id, "path": result.secret.path,
               "app_id": result.secret.app_id.hex(), "domain_id": int(domain),
               "key_file": str(out) if out is not None else None, "transaction": result.transaction_hash}
     if args.print_secret:
@@ -351,12 +354,17 @@ def _parser() -> argparse.ArgumentParser:
                                                       "--path it names the app)")
     ckd.add_argument("--key", required=True, help="credentials JSON file, or the name of an env var holding it")
     ckd.add_argument("--path", required=True, help="derivation path: one app secret per (account, path)")
-    ckd.add_argument("--domain-id", type=int, default=2, help="the BLS12-381 domain (default 2)")
+    ckd.add_argument("--domain-id", type=int, default=DEFAULT_CKD_DOMAIN_ID,
+                     help=f"the BLS12-381 domain (default {DEFAULT_CKD_DOMAIN_ID})")
+    ckd.add_argument("--via", help="call this contract instead (a gate that calls the signer itself, e.g. only for "
+                                   "token holders); the app is then (VIA, path)")
+    ckd.add_argument("--method", default=REQUEST_METHOD, help=f"the method to call (default {REQUEST_METHOD})")
     ckd.add_argument("--master-key", help="the domain's bls12381g2: public key (default: the contract's `public_key`)")
     ckd.add_argument("--out", help="write the derived AES-256-GCM key here (JSON, mode 0600)")
     ckd.add_argument("--force", action="store_true", help="replace an existing --out file")
     ckd.add_argument("--print-secret", action="store_true", help="also print the app secret and the key (hex)")
-    ckd.add_argument("--deposit", type=int, default=1, help="attached deposit in yoctoNEAR (the contract wants 1)")
+    ckd.add_argument("--deposit", type=int, default=CKD_DEPOSIT_YOCTO,
+                     help=f"attached deposit in yoctoNEAR (the signer wants {CKD_DEPOSIT_YOCTO})")
     ckd.add_argument("--gas", type=int, default=DEFAULT_GAS_TGAS, help="attached gas in Tgas")
     ckd.add_argument("--timeout", type=float, default=None, help="give up after this many seconds")
     ckd.add_argument("--json", action="store_true", help="print one JSON object")

@@ -52,7 +52,7 @@ from mpc_service.protocol.groups import BLS12381_G1, BLS12381_G2
 from mpc_service.protocol.polynomial import Polynomial
 from mpc_service.protocol.secret import SecretScalar as NodeSecret
 
-ALICE, BOB = "alice.test.near", "bob.test.near"
+ALICE, BOB, GATE = "alice.test.near", "bob.test.near", "gate.test.near"
 PARTIES = (ParticipantId(0), ParticipantId(1), ParticipantId(2))
 
 
@@ -292,8 +292,10 @@ def _fake_chain(network: DealtNetwork, monkeypatch: pytest.MonkeyPatch, calls: l
                 *, result: str | None = None) -> None:
     async def call_and_wait(rpc_url: str, contract_id: str, credentials: NearCredentials, method: str,
                             args: dict[str, Any], **kw: Any) -> tuple[object, str | None]:
-        calls.append({"method": method, "args": args, "deposit": kw["deposit_yocto"]})
-        answer = result if result is not None else network.answer(json.dumps(args), credentials.account_id)
+        calls.append({"contract": contract_id, "method": method, "args": args, "deposit": kw["deposit_yocto"]})
+        # A gate contract calls the signer itself, so the signer's predecessor is the gate, not the user.
+        predecessor = contract_id if contract_id == GATE else credentials.account_id
+        answer = result if result is not None else network.answer(json.dumps(args), predecessor)
         return {"SuccessValue": base64.b64encode(answer.encode()).decode()}, "tx-hash"
 
     monkeypatch.setattr(ckd_module, "call_and_wait", call_and_wait)
@@ -311,6 +313,20 @@ def test_request_app_secret_end_to_end(network: DealtNetwork, monkeypatch: pytes
                                            master_public_key=network.mvk))
     assert calls[0]["args"]["request"]["app_public_key"] != calls[1]["args"]["request"]["app_public_key"]  # fresh a
     assert again.secret.secret == result.secret.secret
+
+
+def test_request_through_a_gate_contract(network: DealtNetwork, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A gate (e.g. for token holders) forwards the request: the app is (gate, path), the same for every holder."""
+    calls: list[dict[str, Any]] = []
+    _fake_chain(network, monkeypatch, calls)
+    results = [asyncio.run(request_app_secret("http://rpc", "v1.signer.test.near", _credentials(user), "vault",
+                                              master_public_key=network.mvk, via_contract=GATE, method="get_key"))
+               for user in (ALICE, BOB)]
+    assert [(c["contract"], c["method"]) for c in calls] == [(GATE, "get_key")] * 2
+    assert results[0].secret.account_id == GATE
+    assert results[0].secret.secret == results[1].secret.secret
+    assert results[0].secret.secret.reveal() == network.expected_secret(GATE, "vault") != network.expected_secret(
+        ALICE, "vault")
 
 
 def test_request_app_secret_reports_bad_answers(network: DealtNetwork, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -346,7 +362,7 @@ def test_cli_ckd_writes_the_key_and_prints_no_secret(network: DealtNetwork, monk
     assert main(argv) == 0
     printed = capsys.readouterr().out
     key = read_key_file(out)
-    assert f"app_id: {derive_app_id(ALICE, 'notes').hex()}" in printed and f"key_file: {out}" in printed
+    assert f"app_id: {derive_app_id(ALICE, 'notes').hex()}" in printed and f"app_account_id: {ALICE}" in printed and f"key_file: {out}" in printed
     assert key.key.reveal().hex() not in printed
     assert network.expected_secret(ALICE, "notes").hex() not in printed
     assert main(argv) == 1  # the key file is not replaced without --force
