@@ -40,7 +40,8 @@ from chainsig.credentials import NearCredentials, validate_account_id
 from chainsig.errors import CkdError, CkdVerificationError, DecryptionError
 from chainsig.kdf import derive_app_id
 from chainsig.redacted import SecretBytes, SecretScalar
-from chainsig.sign import DEFAULT_GAS_TGAS, DomainId, call_and_wait, parse_outcome_json
+from chainsig.sign import DEFAULT_GAS_TGAS, call_and_wait, parse_outcome_json
+from chainsig.types import DomainId
 
 __all__ = [
     "BLS12381_ORDER",

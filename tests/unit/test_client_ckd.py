@@ -45,7 +45,7 @@ from chainsig.credentials import NearCredentials, NearSecretKey
 from chainsig.errors import CkdError, CkdVerificationError, ContractFailureError, DecryptionError
 from chainsig.kdf import derive_app_id
 from chainsig.redacted import SecretBytes
-from chainsig.sign import DomainId
+from chainsig.types import DomainId
 from mpc_service.protocol import KeygenOutput, ParticipantId, run_protocols
 from mpc_service.protocol.ckd import ckd
 from mpc_service.protocol.groups import BLS12381_G1, BLS12381_G2
