@@ -7,6 +7,9 @@ chainsig send --chain <name> --chain-rpc <url> --rpc <url> --contract <id> --acc
 chainsig sign-message --chain ethereum … (--message <text> | --typed-data <file.json>)
 chainsig sign|send|sign-message --network testnet …   (RPC and signer contract from near.toml; --rpc / --contract
                                                        override)
+chainsig ckd --rpc <url> --contract <id> --account <id> --key <file|ENV> --path <path> [--domain-id 2] --out <key file>
+             [--via <gate contract> [--method <name>]] [--print-secret] [--json]
+chainsig encrypt|decrypt --key <key file> --in <file|-> --out <file|-> [--aad <text>]
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from chainsig.chains import ChainAdapter, TransferOptions, TransferRequest, chain_names, get_chain
+from chainsig.ckd import CKD_DEPOSIT_YOCTO, DEFAULT_CKD_DOMAIN_ID, REQUEST_METHOD
 from chainsig.credentials import load_credentials, validate_account_id
 from chainsig.errors import ClientError, TransactionError
 from chainsig.kdf import derive_public_key
@@ -184,6 +188,83 @@ def _sign_message(args: argparse.Namespace) -> int:
     return 0
 
 
+def _ckd(args: argparse.Namespace) -> int:
+    from chainsig.ckd import fetch_master_public_key, parse_g2, request_app_secret, write_key_file
+
+    if args.out is None and not args.print_secret:
+        raise ClientError("pass --out FILE to keep the derived key (or --print-secret to show it)")
+    out = Path(args.out) if args.out is not None else None
+    if out is not None and out.exists() and not args.force:
+        raise ClientError(f"{out} exists; remove it or pass --force to replace it")
+    credentials = load_credentials(args.key, args.account)
+    rpc, contract = _endpoint(args)
+    domain = DomainId(args.domain_id)
+
+    async def go() -> Any:
+        mvk = (parse_g2(args.master_key, "--master-key") if args.master_key
+               else await fetch_master_public_key(rpc, contract, domain))
+        app = args.via or credentials.account_id
+        _progress(f"requesting the app secret of ({app}, {args.path!r}) through {args.via or contract} "
+                  f"(domain {domain})")
+        return await request_app_secret(rpc, contract, credentials, args.path, domain_id=domain,
+                                        master_public_key=mvk, via_contract=args.via, method=args.method,
+                                        deposit_yocto=args.deposit, gas_tgas=args.gas, timeout_s=args.timeout)
+
+    result = asyncio.run(go())
+    key = result.secret.symmetric_key()
+    if out is not None:
+        write_key_file(out, key, overwrite=args.force)
+    report = {"app_account_id": result.secret.account_id, "path": result.secret.path,
+              "app_id": result.secret.app_id.hex(), "domain_id": int(domain),
+              "key_file": str(out) if out is not None else None, "transaction": result.transaction_hash}
+    if args.print_secret:
+        report["app_secret"] = result.secret.secret.reveal().hex()
+        report["key"] = key.key.reveal().hex()
+    if args.json:
+        print(json.dumps(report))
+    else:
+        for name, value in report.items():
+            if value is not None:
+                print(f"{name}: {value}")
+    return 0
+
+
+def _read_input(name: str) -> bytes:
+    if name == "-":
+        return sys.stdin.buffer.read()
+    try:
+        return Path(name).read_bytes()
+    except OSError as exc:
+        raise ClientError(f"cannot read {name}: {exc.strerror}") from exc
+
+
+def _write_output(name: str, data: bytes) -> None:
+    if name == "-":
+        sys.stdout.buffer.write(data)
+        sys.stdout.buffer.flush()
+        return
+    try:
+        Path(name).write_bytes(data)
+    except OSError as exc:
+        raise ClientError(f"cannot write {name}: {exc.strerror}") from exc
+
+
+def _encrypt(args: argparse.Namespace) -> int:
+    from chainsig.ckd import encrypt, read_key_file
+
+    key = read_key_file(Path(args.key))
+    _write_output(args.out, encrypt(key, _read_input(args.input), args.aad.encode()))
+    return 0
+
+
+def _decrypt(args: argparse.Namespace) -> int:
+    from chainsig.ckd import decrypt, read_key_file
+
+    key = read_key_file(Path(args.key))
+    _write_output(args.out, decrypt(key, _read_input(args.input), args.aad.encode()))
+    return 0
+
+
 def _near_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--network", help="a network of near.toml (localnet, testnet, mainnet): its RPC and signer")
     parser.add_argument("--rpc", help="NEAR JSON-RPC URL")
@@ -264,6 +345,39 @@ def _parser() -> argparse.ArgumentParser:
     message.add_argument("--message", help="text to sign as personal_sign (EIP-191 version 0x45)")
     message.add_argument("--typed-data", help="JSON file with an EIP-712 message (types, primaryType, domain, message)")
     message.set_defaults(handler=_sign_message)
+
+    ckd = commands.add_parser("ckd", help="derive this account's confidential app key for a path (request_app_private_key)")
+    ckd.add_argument("--network", help="a network of near.toml (localnet, testnet, mainnet): its RPC and signer")
+    ckd.add_argument("--rpc", help="NEAR JSON-RPC URL")
+    ckd.add_argument("--contract", help="signer contract account id")
+    ckd.add_argument("--account", required=True, help="the NEAR account that calls request_app_private_key (with "
+                                                      "--path it names the app)")
+    ckd.add_argument("--key", required=True, help="credentials JSON file, or the name of an env var holding it")
+    ckd.add_argument("--path", required=True, help="derivation path: one app secret per (account, path)")
+    ckd.add_argument("--domain-id", type=int, default=DEFAULT_CKD_DOMAIN_ID,
+                     help=f"the BLS12-381 domain (default {DEFAULT_CKD_DOMAIN_ID})")
+    ckd.add_argument("--via", help="call this contract instead (a gate that calls the signer itself, e.g. only for "
+                                   "token holders); the app is then (VIA, path)")
+    ckd.add_argument("--method", default=REQUEST_METHOD, help=f"the method to call (default {REQUEST_METHOD})")
+    ckd.add_argument("--master-key", help="the domain's bls12381g2: public key (default: the contract's `public_key`)")
+    ckd.add_argument("--out", help="write the derived AES-256-GCM key here (JSON, mode 0600)")
+    ckd.add_argument("--force", action="store_true", help="replace an existing --out file")
+    ckd.add_argument("--print-secret", action="store_true", help="also print the app secret and the key (hex)")
+    ckd.add_argument("--deposit", type=int, default=CKD_DEPOSIT_YOCTO,
+                     help=f"attached deposit in yoctoNEAR (the signer wants {CKD_DEPOSIT_YOCTO})")
+    ckd.add_argument("--gas", type=int, default=DEFAULT_GAS_TGAS, help="attached gas in Tgas")
+    ckd.add_argument("--timeout", type=float, default=None, help="give up after this many seconds")
+    ckd.add_argument("--json", action="store_true", help="print one JSON object")
+    ckd.set_defaults(handler=_ckd)
+
+    for name, handler, verb in (("encrypt", _encrypt, "encrypt"), ("decrypt", _decrypt, "decrypt")):
+        sub = commands.add_parser(name, help=f"{verb} a file with a key from `chainsig ckd` (AES-256-GCM)")
+        sub.add_argument("--key", required=True, help="key file written by `chainsig ckd --out`")
+        sub.add_argument("--in", dest="input", required=True, help="input file (- for stdin)")
+        sub.add_argument("--out", required=True, help="output file (- for stdout)")
+        sub.add_argument("--aad", default="", help="associated data: authenticated, not encrypted; the same text "
+                                                   "must be given to decrypt")
+        sub.set_defaults(handler=handler)
     return parser
 
 

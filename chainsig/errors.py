@@ -8,7 +8,10 @@ ClientError                            catch this one
 ├── ChainRpcError                      a foreign chain's RPC refused a call or could not be reached
 ├── CredentialsError (ValueError)      a NEAR credentials file / env var is missing or malformed
 ├── SignatureFormatError (ValueError)  the contract's response is not a signature we understand
-└── SignatureRequestError              the `sign` call did not produce a signature
+├── CkdError (ValueError)              a CKD response, app key, key file or ciphertext is unusable
+│   ├── CkdVerificationError           the response does not decrypt to the app's secret under the domain's key
+│   └── DecryptionError                AES-256-GCM: wrong key or aad, or the ciphertext was altered
+└── SignatureRequestError              the `sign` / `request_app_private_key` call did not produce its result
     ├── RequestTimedOutError           the request timed out (contract or RPC)
     ├── ContractFailureError           the contract call failed (message from the chain)
     └── RpcError                       the RPC refused the transaction or could not be reached
@@ -49,8 +52,21 @@ class SignatureFormatError(ClientError, ValueError):
     """A signature response from the signer contract is malformed."""
 
 
+class CkdError(ClientError, ValueError):
+    """Confidential key derivation: a response, app key, key file or ciphertext is malformed or unusable."""
+
+
+class CkdVerificationError(CkdError):
+    """The CKD response does not decrypt to a BLS signature on the app id under the domain's master key: a node, the
+    coordinator or the chain returned a wrong answer, or it was meant for another one-time key, app or domain."""
+
+
+class DecryptionError(CkdError):
+    """AES-256-GCM authentication failed: wrong key, wrong associated data, or an altered ciphertext."""
+
+
 class SignatureRequestError(ClientError):
-    """A `sign` request did not produce a signature."""
+    """A call to the signer contract (`sign`, `request_app_private_key`) did not produce its result."""
 
 
 class RequestTimedOutError(SignatureRequestError):

@@ -3,6 +3,7 @@
 tweak ε = SHA3-256("near-mpc-recovery v0.1.0 epsilon derivation:" ‖ predecessor ‖ "," ‖ path)
 secp256k1: derived = root + ε·G, ε read big-endian, ε ≥ n rejected.
 ed25519:   derived = root + ε·B, ε read little-endian, reduced mod ℓ.
+CKD app id = SHA3-256("near-mpc v0.1.0 app_id derivation:" ‖ predecessor ‖ "," ‖ path) (confidential key derivation).
 """
 
 from __future__ import annotations
@@ -17,8 +18,10 @@ from chainsig.keys import Ed25519PublicKey, PublicKey, Secp256k1PublicKey, parse
 from chainsig.redacted import SecretScalar
 
 __all__ = [
+    "APP_ID_PREFIX",
     "SECP256K1_ORDER",
     "TWEAK_PREFIX",
+    "derive_app_id",
     "derive_ed25519_public_key",
     "derive_ed25519_secret_scalar",
     "derive_public_key",
@@ -30,6 +33,7 @@ __all__ = [
 ]
 
 TWEAK_PREFIX = "near-mpc-recovery v0.1.0 epsilon derivation:"
+APP_ID_PREFIX = "near-mpc v0.1.0 app_id derivation:"
 SECP256K1_ORDER = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141
 ED25519_ORDER = 2**252 + 27742317777372353535851937790883648493
 
@@ -37,6 +41,11 @@ ED25519_ORDER = 2**252 + 27742317777372353535851937790883648493
 def derive_tweak(predecessor: str, path: str) -> bytes:
     """The 32-byte tweak ε for a (predecessor account, path) pair."""
     return hashlib.sha3_256(f"{TWEAK_PREFIX}{predecessor},{path}".encode()).digest()
+
+
+def derive_app_id(predecessor: str, path: str) -> bytes:
+    """The 32-byte CKD app id for a (predecessor account, path) pair: what the network's secret for the app is bound to."""
+    return hashlib.sha3_256(f"{APP_ID_PREFIX}{predecessor},{path}".encode()).digest()
 
 
 def secp256k1_scalar(tweak: bytes) -> int:

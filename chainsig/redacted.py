@@ -1,4 +1,4 @@
-"""A wrapper that keeps secret scalars out of logs and reprs."""
+"""Wrappers that keep secrets (scalars, byte strings) out of logs and reprs."""
 
 from __future__ import annotations
 
@@ -48,3 +48,33 @@ class SecretScalar:
         return isinstance(other, SecretScalar) and hmac.compare_digest(self._value, other._value)
 
     __hash__ = None  # type: ignore[assignment]  # secrets are not dictionary keys
+
+
+class SecretBytes:
+    """A secret byte string of any length (a CKD app secret, a symmetric key). `repr`/`str` print `<redacted>`;
+    compare in constant time; never hashable or picklable."""
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: bytes) -> None:
+        self._value = bytes(value)
+
+    def reveal(self) -> bytes:
+        """The raw bytes; call only where the secret is used."""
+        return self._value
+
+    def __len__(self) -> int:
+        return len(self._value)
+
+    def __repr__(self) -> str:
+        return f"SecretBytes(<redacted {len(self._value)} bytes>)"
+
+    __str__ = __repr__
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, SecretBytes) and hmac.compare_digest(self._value, other._value)
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __reduce__(self) -> str | tuple[object, ...]:
+        raise TypeError("SecretBytes cannot be pickled; write it out explicitly")

@@ -37,6 +37,8 @@ __all__ = [
     "PayloadScheme",
     "SignRequest",
     "SignatureResult",
+    "call_and_wait",
+    "parse_outcome_json",
     "parse_sign_outcome",
     "request_signature",
 ]
@@ -101,6 +103,13 @@ class SignatureResult:
 
 def parse_sign_outcome(status: object) -> tuple[dict[str, Any], Signature]:
     """Turn a final transaction `status` ({"SuccessValue": b64} / {"Failure": …}) into (response JSON, signature)."""
+    response = parse_outcome_json(status, "a signature object", SignatureFormatError)
+    return response, parse_signature_response(response)
+
+
+def parse_outcome_json(status: object, what: str, format_error: type[ClientError]) -> dict[str, Any]:
+    """The JSON object a final transaction `status` returned (the yield callback's value); a failure raises
+    `RequestTimedOutError` / `ContractFailureError`, a result that is not a JSON object `format_error`."""
     if not isinstance(status, dict):
         raise SignatureRequestError(f"transaction status is not an object: {status!r}")
     if "Failure" in status:
@@ -113,10 +122,10 @@ def parse_sign_outcome(status: object) -> tuple[dict[str, Any], Signature]:
     try:
         response = json.loads(base64.b64decode(status["SuccessValue"], validate=True))
     except (binascii.Error, ValueError, TypeError) as exc:
-        raise SignatureFormatError(f"the contract returned no JSON: {exc}") from exc
+        raise format_error(f"the contract returned no JSON: {exc}") from exc
     if not isinstance(response, dict):
-        raise SignatureFormatError(f"the contract returned {response!r}, not a signature object")
-    return response, parse_signature_response(response)
+        raise format_error(f"the contract returned {response!r}, not {what}")
+    return response
 
 
 def _failure_message(failure: object) -> str:
@@ -148,6 +157,26 @@ async def request_signature(
 
     Raises `RequestTimedOutError`, `ContractFailureError`, `RpcError` (all `SignatureRequestError`, a `ClientError`).
     """
+    status, tx_hash = await call_and_wait(rpc_url, contract_id, credentials, "sign", request.to_args(),
+                                          deposit_yocto=deposit_yocto, gas_tgas=gas_tgas, timeout_s=timeout_s)
+    response, signature = parse_sign_outcome(status)
+    return SignatureResult(response, signature, tx_hash)
+
+
+async def call_and_wait(
+    rpc_url: str,
+    contract_id: str,
+    credentials: NearCredentials,
+    method: str,
+    args: dict[str, Any],
+    *,
+    deposit_yocto: int,
+    gas_tgas: int,
+    timeout_s: float | None,
+) -> tuple[object, str | None]:
+    """Call `contract_id.method(args)` as `credentials.account_id` and wait (polling past RPC timeouts, since a
+    yield can take many blocks) for the final status; returns (status, transaction hash). Parse the status with
+    `parse_outcome_json`. Raises `RequestTimedOutError` or `RpcError`."""
     validate_account_id(contract_id, "contract id")
     if deposit_yocto < 0:
         raise SignatureRequestError("deposit_yocto must not be negative")
@@ -159,7 +188,7 @@ async def request_signature(
     loop = asyncio.get_running_loop()
     deadline = loop.time() + (timeout_s if timeout_s is not None else 600.0)
     try:
-        call = _submit(account, contract_id, request, deposit_yocto, gas_tgas)
+        call = _submit(account, contract_id, method, args, deposit_yocto, gas_tgas)
         outcome = await (asyncio.wait_for(call, timeout_s) if timeout_s is not None else call)
         status = getattr(outcome, "status", None)
         tx_hash = getattr(getattr(outcome, "transaction", None), "hash", None)
@@ -175,8 +204,7 @@ async def request_signature(
         status = await _poll_final_status(rpc_url, str(tx_hash), credentials.account_id, deadline)
     finally:
         await _close(account)
-    response, signature = parse_sign_outcome(status)
-    return SignatureResult(response, signature, tx_hash)
+    return status, tx_hash
 
 
 async def _poll_final_status(rpc_url: str, tx_hash: str, sender: str, deadline: float) -> object:
@@ -200,11 +228,10 @@ async def _poll_final_status(rpc_url: str, tx_hash: str, sender: str, deadline: 
     raise RequestTimedOutError(f"Request has timed out. (transaction {tx_hash} has no final outcome yet)")
 
 
-async def _submit(account: Any, contract_id: str, request: SignRequest, deposit_yocto: int, gas_tgas: int) -> Any:
+async def _submit(account: Any, contract_id: str, method: str, args: dict[str, Any], deposit_yocto: int,
+                  gas_tgas: int) -> Any:
     await account.startup()
-    return await account.function_call(
-        contract_id, "sign", request.to_args(), gas=gas_tgas * 10**12, amount=deposit_yocto
-    )
+    return await account.function_call(contract_id, method, args, gas=gas_tgas * 10**12, amount=deposit_yocto)
 
 
 async def _close(account: Any) -> None:

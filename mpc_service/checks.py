@@ -13,15 +13,17 @@ from collections.abc import Collection, Mapping
 
 from chainsig.types import PayloadScheme
 from mpc_service.assets import AssetInfo
-from mpc_service.chain.events import PendingSignRequest
+from mpc_service.chain.events import PendingCkdRequest, PendingRequest, PendingSignRequest
 from mpc_service.errors import MpcError
 from mpc_service.types import DomainId, ParticipantId, RequestId
 
-__all__ = ["SCHEME_OF_PAYLOAD", "TaskRefused", "check_asset", "check_payload", "check_sign_task",
+__all__ = ["CKD_SCHEME", "SCHEME_OF_PAYLOAD", "TaskRefused", "check_asset", "check_ckd_task", "check_payload",
+           "check_sign_task",
            "check_signing_set"]
 
 SECP256K1_ORDER = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141
 EDDSA_PAYLOAD_BYTES = (0, 1232)  # the signer contract's bounds (near/mpc's current ones)
+CKD_SCHEME = "Bls12381"  # the contract's name of the CKD domains' scheme
 SCHEME_OF_PAYLOAD = {PayloadScheme.ECDSA: "Secp256k1", PayloadScheme.EDDSA: "Ed25519"}
 
 
@@ -47,10 +49,13 @@ def check_payload(kind: PayloadScheme | str, payload: bytes) -> None:
             raise TaskRefused(f"EdDSA payload must be {low}..{high} bytes, got {len(payload)}")
 
 
-def check_sign_task(own: PendingSignRequest, *, request_id: RequestId, domain_id: DomainId, scheme: str,
-                    domains: Mapping[DomainId, str]) -> None:
+def check_sign_task(own: PendingRequest, *, request_id: RequestId, domain_id: DomainId, scheme: str,
+                    domains: Mapping[DomainId, str]) -> PendingSignRequest:
     """`own` is this node's indexed copy of the instance the task names; `scheme` is what the task would produce
-    ("Secp256k1" for an ECDSA share, "Ed25519" for FROST); `domains` are the keyed domains and their schemes."""
+    ("Secp256k1" for an ECDSA share, "Ed25519" for FROST); `domains` are the keyed domains and their schemes.
+    Returns `own`, a sign request."""
+    if not isinstance(own, PendingSignRequest):
+        raise TaskRefused("the instance the task names is not a sign request")
     if own.request_id != request_id:
         raise TaskRefused("the request content differs from this node's copy of the instance")
     if own.domain_id != domain_id:
@@ -63,6 +68,23 @@ def check_sign_task(own: PendingSignRequest, *, request_id: RequestId, domain_id
     if SCHEME_OF_PAYLOAD.get(own.payload_kind) != scheme:
         raise TaskRefused(f"a {own.payload_kind.value} payload cannot be signed with {scheme}")
     check_payload(own.payload_kind, own.payload)
+    return own
+
+
+def check_ckd_task(own: PendingRequest, *, request_id: RequestId, domain_id: DomainId,
+                   domains: Mapping[DomainId, str]) -> PendingCkdRequest:
+    """A CKD task: `own` (this node's copy of the instance) is a CKD request with the task's content and domain, and
+    the domain is a Bls12381 (CKD) domain keyed here. Returns `own`."""
+    if not isinstance(own, PendingCkdRequest):
+        raise TaskRefused("the instance the task names is not a CKD request")
+    if own.request_id != request_id:
+        raise TaskRefused("the request content differs from this node's copy of the instance")
+    if own.domain_id != domain_id:
+        raise TaskRefused(f"the task names domain {domain_id}, the request is for domain {own.domain_id}")
+    have = domains.get(domain_id)
+    if have != CKD_SCHEME:
+        raise TaskRefused(f"domain {domain_id} is {have or 'not keyed here'}, not a {CKD_SCHEME} (CKD) domain")
+    return own
 
 
 def check_signing_set(participants: Collection[ParticipantId], *, sender: ParticipantId, me: ParticipantId,

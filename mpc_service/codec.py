@@ -11,9 +11,7 @@ from typing import TypeVar
 
 from mpc_service.errors import MpcError
 from mpc_service.protocol import (
-    ED25519,
     SECP256K1,
-    Group,
     KeygenOutput,
     ParticipantId,
     Presignature,
@@ -22,6 +20,7 @@ from mpc_service.protocol import (
     Triple,
     TriplePublic,
 )
+from mpc_service.protocol.groups import group_by_name
 from mpc_service.protocol.presign import PresignatureSecrets
 from mpc_service.protocol.secret import SecretScalar, SingleUse
 from mpc_service.protocol.triples import TripleSecrets
@@ -39,7 +38,6 @@ __all__ = [
     "encode_presignature",
     "encode_public_package",
     "encode_triple",
-    "group_named",
 ]
 
 class CodecError(MpcError, ValueError):
@@ -56,16 +54,6 @@ def _decoding(fn: Callable[[bytes], T]) -> Callable[[bytes], T]:
     wrapper.__name__ = fn.__name__
     wrapper.__doc__ = fn.__doc__
     return wrapper
-
-
-_GROUPS: dict[str, Group] = {SECP256K1.name: SECP256K1, ED25519.name: ED25519}
-
-
-def group_named(name: str) -> Group:
-    try:
-        return _GROUPS[name]
-    except KeyError:
-        raise ValueError(f"unknown group {name!r}") from None
 
 
 def _ids(w: Writer, ids: tuple[ParticipantId, ...]) -> None:
@@ -89,7 +77,7 @@ def encode_keygen(out: KeygenOutput) -> bytes:
 @_decoding
 def decode_keygen(data: bytes) -> KeygenOutput:
     r = Reader(data, None)
-    group = group_named(r.blob(32).decode())
+    group = group_by_name(r.blob(32).decode())
     me = ParticipantId(r.u32())
     share = SecretScalar(r.scalar(group))
     public = r.point(group)
@@ -164,7 +152,7 @@ def encode_public_package(package: PublicKeyPackage) -> bytes:
 def decode_public_package(data: bytes) -> PublicKeyPackage:
     """The inverse of `PublicKeyPackage.encode` (what a dealer sends a joiner before a resharing)."""
     r = Reader(data, None)
-    group = group_named(r.blob(32).decode())
+    group = group_by_name(r.blob(32).decode())
     public = r.point(group)
     threshold = r.u32()
     participants = tuple(ParticipantId(r.u32()) for _ in range(r.u32()))

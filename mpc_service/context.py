@@ -22,7 +22,7 @@ from urllib.parse import urlparse
 import base58
 
 from mpc_service.assets import AssetStore
-from mpc_service.chain.events import PendingSignRequest
+from mpc_service.chain.events import PendingRequest
 from mpc_service.chain.indexer import Indexer
 from mpc_service.checks import TaskRefused
 from mpc_service.config import NodeConfig
@@ -106,7 +106,7 @@ class NodeContext:
         self.public_keys: dict[DomainId, str] = {}  # the contract's key per keyed domain
         # requests (the queue is made by the coordinator once this node knows its id; the request service feeds it)
         self.queue: RequestQueue | None = None
-        self.seen: dict[RequestId, PendingSignRequest] = {}  # by instance id: this node's own copy of each request
+        self.seen: dict[RequestId, PendingRequest] = {}  # by instance id: this node's own copy of each request
         self.new_requests = asyncio.Event()  # set (and replaced) whenever the indexer delivers requests
         self.last_request_at = 0.0
         # peers (written by the control router and by blame)
@@ -210,7 +210,7 @@ class NodeContext:
             if p != self.me:
                 await self.net.send(p, CONTROL, data)
 
-    async def await_seen(self, instance_id: RequestId) -> PendingSignRequest:
+    async def await_seen(self, instance_id: RequestId) -> PendingRequest:
         """This node's own indexed copy of the request instance, waiting (≤ SEEN_WAIT_S) for its indexer."""
         deadline = time.monotonic() + SEEN_WAIT_S
         if instance_id not in self.seen:

@@ -8,6 +8,7 @@ JSON object `{"kind": …, <fields>}` on the mesh's control channel.
     PresignRequest    presignature for one domain's key from two of the owner's triples
     EcdsaSignRequest  one signature share for one request instance, from one presignature
     FrostSignRequest  a FROST signing session for one request instance
+    CkdRequest        a confidential key derivation session for one CKD request instance
     ResharePackage    a dealer gives joiners the current key's public package before a resharing attempt
     HeightReport      the sender's indexer height and epoch (sent every second; liveness needs the height within 10
                       blocks of ours and the same epoch)
@@ -25,7 +26,7 @@ from mpc_service.errors import MpcError
 from mpc_service.jsonsafe import loads_bounded
 from mpc_service.types import DomainId, ParticipantId, RequestId
 
-__all__ = ["ControlMessage", "ControlMessageError", "EcdsaSignRequest", "FrostSignRequest", "HeightReport",
+__all__ = ["CkdRequest", "ControlMessage", "ControlMessageError", "EcdsaSignRequest", "FrostSignRequest", "HeightReport",
            "PresignRequest", "ResharePackage", "TriplesRequest", "decode_control", "encode_control"]
 
 MAX_PARTICIPANTS = 256
@@ -150,6 +151,25 @@ class FrostSignRequest:
 
 
 @dataclass(frozen=True)
+class CkdRequest:
+    kind: ClassVar[str] = "ckd"
+    request_id: RequestId
+    instance_id: RequestId
+    domain_id: DomainId
+    participants: tuple[ParticipantId, ...]
+    session: str  # makes the channel unique per attempt
+
+    def fields(self) -> dict[str, Any]:
+        return {"request_id": self.request_id.hex(), "instance_id": self.instance_id.hex(),
+                "domain_id": self.domain_id, "participants": list(self.participants), "session": self.session}
+
+    @classmethod
+    def parse(cls, obj: dict[str, Any]) -> CkdRequest:
+        return cls(_request_id(obj, "request_id"), _request_id(obj, "instance_id"),
+                   DomainId(_int(obj, "domain_id", 0, 2**32 - 1)), _participants(obj), _text(obj, "session"))
+
+
+@dataclass(frozen=True)
 class HeightReport:
     kind: ClassVar[str] = "height"
     height: int
@@ -184,14 +204,15 @@ class ResharePackage:
         return cls(_text(obj, "session"), raw)
 
 
-ControlMessage = (TriplesRequest | PresignRequest | EcdsaSignRequest | FrostSignRequest | HeightReport
+ControlMessage = (TriplesRequest | PresignRequest | EcdsaSignRequest | FrostSignRequest | CkdRequest | HeightReport
                   | ResharePackage)
 _KINDS: dict[str, Any] = {c.kind: c for c in (TriplesRequest, PresignRequest, EcdsaSignRequest, FrostSignRequest,
-                                               HeightReport, ResharePackage)}
+                                               CkdRequest, HeightReport, ResharePackage)}
 _EXPECTED_KEYS = {"triples": {"batch", "participants", "count"},
                   "presign": {"presignature", "domain_id", "participants", "triples"},
                   "sign": {"request_id", "instance_id", "domain_id", "presignature", "participants"},
                   "frost": {"request_id", "instance_id", "domain_id", "participants", "session"},
+                  "ckd": {"request_id", "instance_id", "domain_id", "participants", "session"},
                   "height": {"height", "epoch"}, "reshare_key": {"session", "package"}}
 
 

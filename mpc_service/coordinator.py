@@ -21,6 +21,7 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
+from chainsig.ckd import format_bls_key
 from chainsig.keys import Ed25519PublicKey, Secp256k1PublicKey
 from mpc_service import codec
 from mpc_service.assets import AssetKind, AssetNotFound
@@ -31,6 +32,7 @@ from mpc_service.errors import MpcError
 from mpc_service.network import Peer, PeerNetwork
 from mpc_service.protocol import SECP256K1, Group, ProtocolError, PublicKeyPackage, keygen, reshare
 from mpc_service.protocol import ParticipantId as PPid
+from mpc_service.protocol.groups import BLS12381_G2
 from mpc_service.queue import RequestQueue
 from mpc_service.responder import Responder
 from mpc_service.runner import ProtocolTimeout, run_protocol
@@ -46,9 +48,12 @@ MAX_SESSION_CHARS = 128
 
 
 def public_key_string(group_name: str, point: bytes) -> str:
-    """The contract's key string (secp256k1:<base58 X‖Y> / ed25519:<base58 point>), via the client's key types."""
+    """The contract's key string (secp256k1:<base58 X‖Y> / ed25519:<base58 point> / bls12381g2:<base58 96 bytes>),
+    via the client's key types."""
     if group_name == SECP256K1.name:
         return str(Secp256k1PublicKey.from_sec1(point))
+    if group_name == BLS12381_G2.name:
+        return format_bls_key(point)
     return str(Ed25519PublicKey(point))
 
 

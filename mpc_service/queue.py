@@ -7,7 +7,7 @@ still land); after a failed attempt it backs off exponentially, up to `retry_aft
 attempts; a request is dropped `expiry_blocks` after the block it appeared in (the contract times it out).
 Time and height are injected (`clock`, `update_height`) so tests drive them directly.
 
-Entries are on-chain request *instances* (`PendingSignRequest.instance_id`): the same content asked again after it was
+Entries are on-chain request *instances* (`PendingRequest.instance_id`): the same content asked again after it was
 answered is served again, while an indexer replay of an instance already finished is ignored. Two pending instances of
 the same content are answered by one `respond` (the contract fans out), so only one of them is attempted at a time.
 """
@@ -21,7 +21,7 @@ from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass
 from enum import Enum
 
-from mpc_service.chain.events import PendingSignRequest
+from mpc_service.chain.events import PendingRequest
 from mpc_service.config import QueueConfig
 from mpc_service.types import ParticipantId, RequestId
 
@@ -45,13 +45,13 @@ class DropReason(Enum):
 
 @dataclass(frozen=True)
 class Dropped:
-    request: PendingSignRequest
+    request: PendingRequest
     reason: DropReason
 
 
 @dataclass
 class _Entry:
-    request: PendingSignRequest
+    request: PendingRequest
     attempts: int = 0
     in_progress: bool = False
     not_before: float = 0.0
@@ -75,7 +75,7 @@ class RequestQueue:
     def __contains__(self, request_id: object) -> bool:
         return request_id in self._entries
 
-    def add(self, request: PendingSignRequest) -> bool:
+    def add(self, request: PendingRequest) -> bool:
         """Track a new request instance; False if it is already pending or was finished (an indexer replay)."""
         instance = request.instance_id
         if instance in self._entries or instance in self._finished:
@@ -83,7 +83,7 @@ class RequestQueue:
         self._entries[instance] = _Entry(request)
         return True
 
-    def complete(self, instance_id: RequestId) -> PendingSignRequest | None:
+    def complete(self, instance_id: RequestId) -> PendingRequest | None:
         """The instance was answered (or the contract no longer holds it): forget it. Returns it if it was pending."""
         entry = self._entries.pop(instance_id, None)
         self._finished[instance_id] = self.height
@@ -120,13 +120,13 @@ class RequestQueue:
         order = leader_order(live, request_id)
         return order[0] if order else None
 
-    def due(self, live: Collection[ParticipantId]) -> tuple[list[PendingSignRequest], list[Dropped]]:
+    def due(self, live: Collection[ParticipantId]) -> tuple[list[PendingRequest], list[Dropped]]:
         """Requests this node leads and should attempt now (each is marked in progress, its attempt counted),
         and requests dropped because their attempts ran out. `live` must include this node when it is healthy."""
         if self.me not in live:
             return [], []
         now = self._clock()
-        start: list[PendingSignRequest] = []
+        start: list[PendingRequest] = []
         dropped: list[Dropped] = []
         busy_content = {e.request.request_id for e in self._entries.values() if e.in_progress}
         for instance, entry in list(self._entries.items()):
@@ -172,7 +172,7 @@ class RequestQueue:
         entry = self._entries.get(instance_id)
         return entry.attempts if entry else 0
 
-    def pending(self) -> list[PendingSignRequest]:
+    def pending(self) -> list[PendingRequest]:
         return [e.request for e in self._entries.values()]
 
     def _forget(self, instance_id: RequestId) -> None:

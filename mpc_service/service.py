@@ -13,10 +13,10 @@ import logging
 import time
 from collections.abc import Mapping
 
-from mpc_service.chain.events import PendingSignRequest
+from mpc_service.chain.events import PendingCkdRequest, PendingRequest
 from mpc_service.chain.indexer import BlockUpdate, Indexer
 from mpc_service.chain.rpc import JsonRpc
-from mpc_service.checks import TaskRefused, check_sign_task
+from mpc_service.checks import TaskRefused, check_ckd_task, check_sign_task
 from mpc_service.context import NodeContext
 from mpc_service.errors import MpcError
 from mpc_service.protocol import ProtocolError
@@ -53,7 +53,7 @@ class RequestService:
                 ctx.seen[req.instance_id] = req
                 ctx.metrics["requests_seen"] += 1
                 if queue is not None and queue.add(req):
-                    log.info("sign request seen", extra={"request": req.request_id.hex()[:16], "height": req.block_height,
+                    log.info("request seen", extra={"kind": type(req).__name__,"request": req.request_id.hex()[:16], "height": req.block_height,
                                                          "domain": req.domain_id, "caller": req.caller})
             if queue is not None:
                 for rid in update.responded:
@@ -86,7 +86,7 @@ class RequestService:
             for req in due:
                 ctx.spawn(self.lead(req), "lead")
 
-    async def lead(self, req: PendingSignRequest) -> None:
+    async def lead(self, req: PendingRequest) -> None:
         ctx = self.ctx
         queue = ctx.queue
         assert queue is not None
@@ -98,11 +98,15 @@ class RequestService:
             if scheme is None or provider is None:
                 raise MpcError(f"no key share for domain {req.domain_id}")
             # The leader checks what followers check, before any asset is taken.
-            check_sign_task(req, request_id=rid, domain_id=req.domain_id, scheme=scheme, domains=ctx.keyed_schemes())
+            if isinstance(req, PendingCkdRequest):
+                check_ckd_task(req, request_id=rid, domain_id=req.domain_id, domains=ctx.keyed_schemes())
+            else:
+                check_sign_task(req, request_id=rid, domain_id=req.domain_id, scheme=scheme,
+                                domains=ctx.keyed_schemes())
             # A `sign` receipt may have failed (bad deposit or gas): ask the contract, never spend a presignature on it.
             # At "optimistic": the indexer reads blocks as they are produced; on a real chain "final" lags a few
             # blocks behind, where a fresh request is not pending yet.
-            pending = await self.rpc.view(ctx.contract_id, "get_pending_request", {"request": req.respond_request()},
+            pending = await self.rpc.view(ctx.contract_id, req.pending_view, {"request": req.respond_request()},
                                           finality="optimistic")
             if pending is None:
                 queue.complete(instance)
@@ -111,7 +115,8 @@ class RequestService:
             checked = time.monotonic()
             response = await provider.lead(req)
             signed = time.monotonic()
-            outcome = await self.responder.respond(req.respond_request(), response)
+            outcome = await self.responder.call(req.respond_method, {"request": req.respond_request(),
+                                                                     "response": response})
         except TaskRefused as exc:
             log.warning("request refused: the contract should not have accepted it",
                         extra={"request": rid.hex()[:16], "error": str(exc)})

@@ -16,13 +16,13 @@ import hashlib
 import json
 import struct
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 from chainsig.types import PayloadScheme
 from mpc_service.errors import MpcError
 from mpc_service.types import DomainId, RequestId
 
-__all__ = ["EVENT_PREFIX", "ContractEventError", "PendingSignRequest", "SignCompletion", "parse_event_log", "request_id_of"]
+__all__ = ["EVENT_PREFIX", "ContractEventError", "PendingCkdRequest", "PendingRequest", "PendingSignRequest", "SignCompletion", "ckd_request_id_of", "parse_event_log", "request_id_of"]
 
 EVENT_PREFIX = "EVENT_JSON:"
 STANDARD = "chainsig"
@@ -47,6 +47,9 @@ class PendingSignRequest:
     on-chain *instance* (the `sign` receipt's id from the indexer, the yield data id from events). The same content
     asked again after it was answered is a new instance that must be served again: see `instance_id`."""
 
+    respond_method: ClassVar[str] = "respond"
+    pending_view: ClassVar[str] = "get_pending_request"
+
     request_id: RequestId
     domain_id: DomainId
     tweak: bytes
@@ -66,6 +69,48 @@ class PendingSignRequest:
     def respond_request(self) -> dict[str, Any]:
         """The `request` argument of the contract's `respond`."""
         return {"tweak": self.tweak.hex(), "payload": {self.payload_kind.value: self.payload.hex()}, "domain_id": self.domain_id}
+
+
+def ckd_request_id_of(domain_id: int, app_id: bytes, pk1: bytes, pk2: bytes | None) -> RequestId:
+    """SHA-256("ckd" ‖ u32_le(domain) ‖ app_id ‖ pk1 ‖ pk2): a CKD request's content id (never a sign request's)."""
+    body = b"ckd" + struct.pack("<I", domain_id) + app_id + pk1 + (pk2 or b"")
+    return RequestId(hashlib.sha256(body).digest())
+
+
+@dataclass(frozen=True)
+class PendingCkdRequest:
+    """A pending `request_app_private_key` seen on chain (confidential key derivation, docs/ckd.md).
+
+    `app_id` is derived from the caller and path as the contract does; `pk1` (G1) is the requester's one-time key the
+    output is encrypted to, `pk2` (G2, optional) lets anyone check the output. `app_public_key` is the request's JSON
+    as given (what the contract matches `respond_ckd` against)."""
+
+    respond_method: ClassVar[str] = "respond_ckd"
+    pending_view: ClassVar[str] = "get_pending_ckd_request"
+
+    request_id: RequestId
+    domain_id: DomainId
+    app_id: bytes
+    pk1: bytes
+    pk2: bytes | None
+    app_public_key: str  # canonical JSON of the request's app_public_key
+    caller: str
+    data_id: str
+    block_height: int
+    block_hash: str
+    entropy: bytes = field(repr=False)
+
+    @property
+    def instance_id(self) -> RequestId:
+        return RequestId(hashlib.sha256(b"instance|" + self.request_id + self.data_id.encode()).digest())
+
+    def respond_request(self) -> dict[str, Any]:
+        """The `request` argument of `respond_ckd` and `get_pending_ckd_request`."""
+        return {"app_public_key": json.loads(self.app_public_key), "app_id": self.app_id.hex(),
+                "domain_id": self.domain_id}
+
+
+PendingRequest = PendingSignRequest | PendingCkdRequest
 
 
 @dataclass(frozen=True)

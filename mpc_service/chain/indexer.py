@@ -3,7 +3,9 @@
 Like near/mpc's indexer it reads *receipts*, not logs: a `sign` request is a receipt in the block's chunk with
 receiver = the signer contract and one FunctionCall `sign`; its request (tweak, payload, domain) is computed from the
 call's arguments and the predecessor, exactly as the contract does, and its entropy is the block's `random_value`
-(the block in which the receipt executed). `respond` receipts are reported as hints that a request may be done; the
+(the block in which the receipt executed). A `request_app_private_key` receipt is a CKD request
+(`PendingCkdRequest`: app id from the predecessor and path, the requester's one-time key). `respond`/`respond_ckd`
+receipts are reported as hints that a request may be done; the
 request queue confirms with the contract's `get_pending_request` view (a respond may also fail).
 
 The processed height is stored in SQLite after each block is handed over. On start the indexer re-reads the last
@@ -18,6 +20,7 @@ import asyncio
 import base64
 import binascii
 import contextlib
+import json
 import logging
 import sqlite3
 import time
@@ -27,16 +30,24 @@ from typing import Any
 
 import base58
 
-from chainsig.kdf import derive_tweak
+from chainsig.ckd import parse_g1, parse_g2
+from chainsig.errors import CkdError
+from chainsig.kdf import derive_app_id, derive_tweak
 from chainsig.types import PayloadScheme
 from mpc_service.assets import private_file
-from mpc_service.chain.events import PendingSignRequest, request_id_of
+from mpc_service.chain.events import (
+    PendingCkdRequest,
+    PendingRequest,
+    PendingSignRequest,
+    ckd_request_id_of,
+    request_id_of,
+)
 from mpc_service.chain.rpc import ChainError, ReadChain, UnknownBlock
 from mpc_service.checks import TaskRefused, check_payload
 from mpc_service.jsonsafe import loads_bounded
 from mpc_service.types import DomainId, RequestId
 
-__all__ = ["BlockUpdate", "Indexer", "parse_respond_args", "parse_sign_args"]
+__all__ = ["BlockUpdate", "Indexer", "parse_ckd_args", "parse_respond_args", "parse_respond_ckd_args", "parse_sign_args"]
 
 log = logging.getLogger("mpc_service.indexer")
 
@@ -55,7 +66,7 @@ class BlockUpdate:
     height: int
     block_hash: str
     random_value: bytes = field(repr=False)
-    requests: tuple[PendingSignRequest, ...] = ()
+    requests: tuple[PendingRequest, ...] = ()
     responded: tuple[RequestId, ...] = ()
     catching_up: bool = False
     timestamp_s: float | None = None  # the block's timestamp (chain time)
@@ -100,6 +111,37 @@ def parse_respond_args(args: bytes) -> RequestId:
     ((kind, value),) = req["payload"].items()
     payload = bytes.fromhex(value) if isinstance(value, str) else bytes(value)
     return request_id_of(int(req["domain_id"]), tweak_bytes, kind, payload)
+
+
+def _app_public_key(value: Any) -> tuple[bytes, bytes | None, str]:
+    """(pk1, pk2 or None, canonical JSON) of a CKD request's `app_public_key`: "bls12381g1:…" or {"pk1", "pk2"}."""
+    try:
+        if isinstance(value, str):
+            return parse_g1(value, "app_public_key"), None, json.dumps(value)
+        if isinstance(value, dict) and set(value) == {"pk1", "pk2"}:
+            return (parse_g1(value["pk1"], "pk1"), parse_g2(value["pk2"], "pk2"),
+                    json.dumps(value, sort_keys=True, separators=(",", ":")))
+    except CkdError as exc:
+        raise ValueError(str(exc)) from None
+    raise ValueError('app_public_key: expected "bls12381g1:…" or {"pk1", "pk2"}')
+
+
+def parse_ckd_args(args: bytes, predecessor: str) -> tuple[DomainId, bytes, bytes, bytes | None, str]:
+    """(domain, app id, pk1, pk2, app_public_key JSON) of a `request_app_private_key` call; ValueError when the
+    contract would reject it."""
+    req = loads_bounded(args, max_bytes=MAX_ARGS_BYTES, max_depth=MAX_ARGS_NESTING)["request"]
+    domain, path = req.get("domain_id"), req.get("derivation_path")
+    if not isinstance(domain, int) or isinstance(domain, bool) or not 0 <= domain < 2**32 or not isinstance(path, str):
+        raise ValueError("bad domain_id or derivation_path")
+    pk1, pk2, app_public_key = _app_public_key(req.get("app_public_key"))
+    return DomainId(domain), derive_app_id(predecessor, path), pk1, pk2, app_public_key
+
+
+def parse_respond_ckd_args(args: bytes) -> RequestId:
+    """The request id a `respond_ckd` call answers."""
+    req = loads_bounded(args, max_bytes=MAX_ARGS_BYTES, max_depth=MAX_ARGS_NESTING)["request"]
+    pk1, pk2, _ = _app_public_key(req["app_public_key"])
+    return ckd_request_id_of(int(req["domain_id"]), bytes.fromhex(req["app_id"]), pk1, pk2)
 
 
 def _function_calls(receipt: dict[str, Any]) -> list[dict[str, Any]]:
@@ -288,7 +330,7 @@ class Indexer:
             timestamp_s = None
         random_value = base58.b58decode(header.get("random_value") or base58.b58encode(bytes(32)))
         chunk = await self.chain.chunk(block_hash)
-        requests: list[PendingSignRequest] = []
+        requests: list[PendingRequest] = []
         responded: list[RequestId] = []
         for receipt in chunk.get("receipts", []):
             if receipt.get("receiver_id") != self.contract_id:
@@ -303,8 +345,15 @@ class Indexer:
                         requests.append(PendingSignRequest(rid, domain, tweak, kind, payload,
                                                     receipt["predecessor_id"], receipt["receipt_id"], height,
                                                     block_hash, random_value))
+                    elif method == "request_app_private_key":
+                        domain, app_id, pk1, pk2, app_key = parse_ckd_args(args, receipt["predecessor_id"])
+                        requests.append(PendingCkdRequest(ckd_request_id_of(domain, app_id, pk1, pk2), domain, app_id,
+                                                          pk1, pk2, app_key, receipt["predecessor_id"],
+                                                          receipt["receipt_id"], height, block_hash, random_value))
                     elif method == "respond":
                         responded.append(parse_respond_args(args))
+                    elif method == "respond_ckd":
+                        responded.append(parse_respond_ckd_args(args))
                 except (ValueError, KeyError, TypeError, AttributeError, binascii.Error) as exc:
                     log.info("ignoring malformed call (the contract rejects it)",
                              extra={"method": method, "receipt": receipt.get("receipt_id"), "error": str(exc)[:200]})

@@ -16,22 +16,32 @@ As near/threshold-signatures defines it (``docs/confidential_key_derivation/conf
 
 Anyone can check an output against A₂ without learning S: e(C, G2) = e(Y, A₂)·e(H, mvk) (the signer contract's
 ``ckd_output_check``). The protocol is one round; non-coordinators finish with ``None``.
+
+The scheme's math and the requester's side (``hash_app_id``, the pairing checks, ``CkdRequesterKey``, ``CkdOutput``,
+``decrypt_ckd_output``) are defined once in ``chainsig.ckd`` (the client, which the node already imports for key
+derivation) and re-exported here; this module adds the participants' part.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Final
 
-from py_arkworks_bls12381 import GT, G1Point, G2Point
+from chainsig.ckd import (
+    CKD_DOMAIN,
+    CkdOutput,
+    CkdRequesterKey,
+    decrypt_ckd_output,
+    hash_app_id,
+    verify_ckd_output,
+    verify_ckd_signature,
+)
 
-from .errors import BadSignatureError, ParticipantSetError, ProtocolError
+from .errors import ParticipantSetError
 from .groups import BLS12381_G1, BLS12381_G2, Point, RandomSource
 from .keygen import KeygenOutput
 from .machine import Channel, Protocol, ProtocolBody, Receive, check_participants
 from .polynomial import lagrange_at_zero
-from .secret import SecretScalar
 from .types import ParticipantId
 from .wire import Reader, Writer
 
@@ -49,30 +59,8 @@ __all__ = [
     "verify_ckd_signature",
 ]
 
-CKD_DOMAIN: Final = b"NEAR BLS12381G1_XMD:SHA-256_SSWU_RO_"
-"""The hash-to-curve domain separation tag of the reference (``NEAR_CKD_DOMAIN``)."""
-
 G1 = BLS12381_G1
 G2 = BLS12381_G2
-
-
-def hash_app_id(master_public_key: Point, app_id: bytes) -> Point:
-    """H(mvk, app_id): hash-to-curve into G1 of the compressed master public key followed by the app id."""
-    return Point(G1Point.hash_to_curve(bytes(master_public_key) + bytes(app_id), CKD_DOMAIN).to_compressed_bytes())
-
-
-@dataclass(frozen=True)
-class CkdRequesterKey:
-    """The requester's one-time ElGamal key: a (secret), A = a·G1 and A₂ = a·G2. ``secret`` prints redacted."""
-
-    secret: SecretScalar
-    public_key: Point
-    public_key_g2: Point
-
-    @classmethod
-    def generate(cls, rng: RandomSource) -> CkdRequesterKey:
-        a = G1.random_scalar(rng)
-        return cls(SecretScalar(a), G1.base_mul(a), G2.base_mul(a))
 
 
 @dataclass(frozen=True)
@@ -82,18 +70,6 @@ class CkdShare:
     participant: ParticipantId
     big_y: Point
     big_c: Point
-
-
-@dataclass(frozen=True)
-class CkdOutput:
-    """The coordinator's result (Y, C), sent to the requester on chain: C = msk·H + a·Y."""
-
-    big_y: Point
-    big_c: Point
-
-    def unmask(self, secret: SecretScalar) -> Point:
-        """S = C − a·Y = msk·H (not checked: see ``decrypt_ckd_output``)."""
-        return G1.sub(self.big_c, G1.mul(self.big_y, secret.expose()))
 
 
 def _session_participants(
@@ -126,7 +102,7 @@ def ckd_share(
     app_key = G1.decode_point(app_public_key)  # a valid, non-identity G1 point
     lam = lagrange_at_zero(G1, ps, keygen_output.me)
     y = G1.random_scalar(rng)
-    hash_point = hash_app_id(keygen_output.public_key, app_id)
+    hash_point = Point(hash_app_id(keygen_output.public_key, app_id))
     big_c = G1.add(G1.mul(hash_point, keygen_output.private_share.expose()), G1.mul(app_key, y))
     return CkdShare(keygen_output.me, G1.base_mul(y * lam % G1.order), G1.mul(big_c, lam))
 
@@ -167,35 +143,3 @@ def ckd(
         return combine_ckd_shares(shares)
 
     return Protocol("ckd", ps, me, 1, body)
-
-
-def verify_ckd_signature(signature: Point, master_public_key: Point, app_id: bytes) -> bool:
-    """e(S, G2) = e(H(mvk, app_id), mvk): S is msk·H for the key behind ``master_public_key``. A malformed or
-    identity point raises ``MalformedMessageError`` / ``ZeroOrIdentityError``."""
-    s = G1Point.from_compressed_bytes(bytes(G1.decode_point(signature)))
-    mvk = G2Point.from_compressed_bytes(bytes(G2.decode_point(master_public_key)))
-    h = G1Point.from_compressed_bytes(bytes(hash_app_id(master_public_key, app_id)))
-    return GT.pairing_check([s, -h], [G2Point(), mvk])
-
-
-def decrypt_ckd_output(output: CkdOutput, requester: CkdRequesterKey, master_public_key: Point, app_id: bytes) -> Point:
-    """The requester's step: S = C − a·Y, returned only if it is a valid BLS signature on (mvk ‖ app_id);
-    otherwise ``BadSignatureError`` (a participant or the coordinator cheated, or the output is for another key)."""
-    signature = output.unmask(requester.secret)
-    if G1.is_identity(signature) or not verify_ckd_signature(signature, master_public_key, app_id):
-        raise BadSignatureError("the CKD output does not decrypt to a signature under the master key", phase="ckd")
-    return signature
-
-
-def verify_ckd_output(output: CkdOutput, app_public_key_g2: Point, master_public_key: Point, app_id: bytes) -> bool:
-    """Public check (no secret needed): e(C, G2) = e(Y, A₂)·e(H, mvk), i.e. C − a·Y = msk·H for the a of A₂.
-    Malformed points make it false."""
-    try:
-        c = G1Point.from_compressed_bytes(bytes(G1.decode_point(output.big_c, allow_identity=True)))
-        y = G1Point.from_compressed_bytes(bytes(G1.decode_point(output.big_y, allow_identity=True)))
-        a2 = G2Point.from_compressed_bytes(bytes(G2.decode_point(app_public_key_g2)))
-        mvk = G2Point.from_compressed_bytes(bytes(G2.decode_point(master_public_key)))
-    except ProtocolError:
-        return False
-    h = G1Point.from_compressed_bytes(bytes(hash_app_id(master_public_key, app_id)))
-    return GT.pairing_check([c, -y, -h], [G2Point(), a2, mvk])

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from mpc_service.providers.base import NotReady, SchemeProvider
+from mpc_service.providers.ckd import CkdProvider
 from mpc_service.providers.ecdsa import EcdsaProvider
 from mpc_service.providers.eddsa import EddsaProvider
 
-__all__ = ["PROVIDERS", "EcdsaProvider", "EddsaProvider", "NotReady", "SchemeProvider"]
+__all__ = ["PROVIDERS", "CkdProvider", "EcdsaProvider", "EddsaProvider", "NotReady", "SchemeProvider"]
 
-PROVIDERS: tuple[type[SchemeProvider], ...] = (EcdsaProvider, EddsaProvider)
+PROVIDERS: tuple[type[SchemeProvider], ...] = (EcdsaProvider, EddsaProvider, CkdProvider)

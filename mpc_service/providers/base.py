@@ -10,7 +10,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from typing import Any, ClassVar
 
-from mpc_service.chain.events import PendingSignRequest
+from mpc_service.chain.events import PendingRequest
 from mpc_service.context import NodeContext
 from mpc_service.control import ControlMessage
 from mpc_service.errors import MpcError
@@ -36,7 +36,7 @@ class SchemeProvider(ABC):
         self.ctx = ctx
 
     @abstractmethod
-    async def lead(self, request: PendingSignRequest) -> dict[str, Any]:
+    async def lead(self, request: PendingRequest) -> dict[str, Any]:
         """Produce the contract's response to `request` (already checked) with a signing set of live peers.
         Raises `NotReady` when it cannot start yet, `ProtocolError`/`ProtocolTimeout` when a run fails."""
 

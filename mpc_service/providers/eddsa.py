@@ -6,7 +6,7 @@ import random
 import secrets
 from typing import Any
 
-from mpc_service.chain.events import PendingSignRequest
+from mpc_service.chain.events import PendingRequest
 from mpc_service.checks import check_sign_task, check_signing_set
 from mpc_service.context import channel
 from mpc_service.control import ControlMessage, FrostSignRequest
@@ -26,8 +26,10 @@ class EddsaProvider(SchemeProvider):
     group = ED25519
     follows = (FrostSignRequest,)
 
-    async def lead(self, request: PendingSignRequest) -> dict[str, Any]:
+    async def lead(self, request: PendingRequest) -> dict[str, Any]:
         ctx = self.ctx
+        request = check_sign_task(request, request_id=request.request_id, domain_id=request.domain_id,
+                                  scheme=self.scheme, domains=ctx.keyed_schemes())
         assert ctx.me is not None and ctx.net is not None
         others = sorted(ctx.eligible() - {ctx.me})
         if len(others) < ctx.threshold - 1:
@@ -47,8 +49,7 @@ class EddsaProvider(SchemeProvider):
         ctx = self.ctx
         assert isinstance(message, FrostSignRequest)
         assert ctx.net is not None and ctx.me is not None
-        req = await ctx.await_seen(message.instance_id)
-        check_sign_task(req, request_id=message.request_id, domain_id=message.domain_id, scheme=self.scheme,
+        req = check_sign_task(await ctx.await_seen(message.instance_id), request_id=message.request_id, domain_id=message.domain_id, scheme=self.scheme,
                         domains=ctx.keyed_schemes())
         check_signing_set(message.participants, sender=sender, me=ctx.me, eligible=ctx.participants,
                           threshold=ctx.threshold)

@@ -179,27 +179,30 @@ def test_a_second_secp256k1_domain_signs_with_its_own_presignatures(cluster: E2E
     from localnet.rpc.home import read_validator_key
     from localnet.workspaces import connect
 
+    state = cluster.run(cluster.view("state", {}))
+    domain_id = int(state["next_domain_id"])  # 2, or later when another test added a domain first
+
     async def vote() -> None:
         worker = connect(cluster.rpc, read_validator_key(cluster.root_key))
         try:
             for node in cluster.spec.nodes:
                 account = worker.account(node.account_id, SecretKey.from_bytes(node.account_keys[0].seed.expose()))
                 (await account.call(CONTRACT_ID, "vote_add_domains")
-                 .args_json({"domains": [{"id": 2, "scheme": "Secp256k1"}]}).gas(300 * 10**12).transact()).into_result()
+                 .args_json({"domains": [{"id": domain_id, "scheme": "Secp256k1"}]}).gas(300 * 10**12).transact()).into_result()
         finally:
             await worker.close()
 
     cluster.run(vote())
     from chainsig_sandbox.nodes import wait_for_keys
 
-    cluster.run(wait_for_keys(cluster.spec, 3, presignatures=1, timeout_s=180))
+    cluster.run(wait_for_keys(cluster.spec, len(state["domains"]) + 1, presignatures=1, timeout_s=180))
     statuses = [cluster.status(i) for i in range(NODES)]
-    assert all(s is not None and s["pools"]["presignatures_owned_by_domain"].get("2", 0) >= 1 for s in statuses)
+    assert all(s is not None and s["pools"]["presignatures_owned_by_domain"].get(str(domain_id), 0) >= 1 for s in statuses)
     root0 = cluster.run(cluster.view("public_key", {"domain_id": 0}))
-    root2 = cluster.run(cluster.view("public_key", {"domain_id": 2}))
+    root2 = cluster.run(cluster.view("public_key", {"domain_id": domain_id}))
     assert root0 != root2
     creds = cluster.new_user()
-    _sign_many(cluster, creds, [("second-domain", os.urandom(32), 2), ("first-domain", os.urandom(32), 0)])
+    _sign_many(cluster, creds, [("second-domain", os.urandom(32), domain_id), ("first-domain", os.urandom(32), 0)])
 
 
 def _start_double(env: E2ECluster, index: int, behaviour: str) -> None:

@@ -1,0 +1,95 @@
+"""Confidential key derivation end to end (docs/ckd.md): the participants add a Bls12381 domain, the nodes run its
+DKG over G2, and accounts ask `request_app_private_key` through the client (`chainsig.ckd.request_app_secret`): the
+network answers (Y, C) encrypted to a fresh one-time key, the contract checks it with a pairing, the client decrypts
+and verifies S against the domain's key. The same (account, path) always gets the same secret, another path or
+account a different one, and no node's log or store holds a secret.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import base58
+import pytest
+
+from chainsig.ckd import CkdResult, request_app_secret
+from chainsig.types import DomainId
+
+if TYPE_CHECKING:
+    from tests.e2e.conftest import E2ECluster
+
+pytestmark = pytest.mark.slow
+
+CONTRACT_ID = "signer.test.near"  # as in conftest (not imported: works without `tests` on sys.path)
+
+
+def _add_ckd_domain(cluster: E2ECluster) -> int:
+    """Every participant votes a new Bls12381 domain; returns its id once every node holds its key share."""
+    from chainsig_sandbox.nodes import wait_for_keys
+    from localnet.chain.keys import SecretKey
+    from localnet.rpc.home import read_validator_key
+    from localnet.workspaces import connect
+
+    state: dict[str, Any] = cluster.run(cluster.view("state", {}))
+    domain_id = int(state["next_domain_id"])
+
+    async def vote() -> None:
+        worker = connect(cluster.rpc, read_validator_key(cluster.root_key))
+        try:
+            for node in cluster.spec.nodes:
+                account = worker.account(node.account_id, SecretKey.from_bytes(node.account_keys[0].seed.expose()))
+                (await account.call(CONTRACT_ID, "vote_add_domains")
+                 .args_json({"domains": [{"id": domain_id, "scheme": "Bls12381"}]}).gas(300 * 10**12)
+                 .transact()).into_result()
+        finally:
+            await worker.close()
+
+    cluster.run(vote())
+    cluster.run(wait_for_keys(cluster.spec, len(state["domains"]) + 1, timeout_s=180))
+    key = cluster.run(cluster.view("public_key", {"domain_id": domain_id}))
+    assert isinstance(key, str) and key.startswith("bls12381g2:")
+    return domain_id
+
+
+def _derive(cluster: E2ECluster, creds: Any, path: str, domain_id: int) -> CkdResult:
+    return asyncio.run(request_app_secret(cluster.rpc, CONTRACT_ID, creds, path, domain_id=DomainId(domain_id),
+                                          timeout_s=120))
+
+
+def _files_under(home: Path) -> list[Path]:
+    return [p for p in home.rglob("*") if p.is_file()]
+
+
+def test_app_secrets_are_deterministic_distinct_and_never_held_by_a_node(cluster: E2ECluster) -> None:
+    domain_id = _add_ckd_domain(cluster)
+    alice, bob = cluster.new_user(), cluster.new_user()
+
+    first = _derive(cluster, alice, "notes", domain_id)
+    again = _derive(cluster, alice, "notes", domain_id)
+    other_path = _derive(cluster, alice, "photos", domain_id)
+    other_account = _derive(cluster, bob, "notes", domain_id)
+
+    secret = first.secret.secret.reveal()
+    assert len(secret) == 48
+    assert again.secret.secret.reveal() == secret, "the same (account, path) gave another secret"
+    assert first.output != again.output, "two requests were answered with the same ciphertext"
+    assert other_path.secret.secret.reveal() != secret
+    assert other_account.secret.secret.reveal() != secret
+    assert other_path.secret.secret.reveal() != other_account.secret.secret.reveal()
+
+    # Nothing a node wrote holds any of the secrets (raw, hex or base58), in its log or its stores.
+    results = (first, other_path, other_account)
+    needles = [form for r in results for s in [r.secret.secret.reveal()]
+               for form in (s, s.hex().encode(), base58.b58encode(s))]
+    for node in cluster.spec.nodes:
+        for path in _files_under(node.home):
+            data = path.read_bytes()
+            assert not any(n in data for n in needles), f"{path} holds an app secret"
+
+    # The secret keys symmetric encryption: what one request's key encrypts, the next request's key decrypts.
+    from chainsig.ckd import decrypt, encrypt
+
+    blob = encrypt(first.secret.symmetric_key(), b"the diary", b"aad")
+    assert decrypt(again.secret.symmetric_key(), blob, b"aad") == b"the diary"
