@@ -7,15 +7,21 @@ Prints, for secp256k1 requests made through py-near (`chainsig.sign.request_sign
 * throughput: `--burst` requests submitted at once from several accounts, signatures per second until all finished.
 
 * optionally (`--sustained S --rate R`) requests at a fixed rate for S seconds, more than the pools hold, so the
-  figure includes generating triples and presignatures.
+  figure includes generating triples and presignatures;
+* confidential key derivation (`--ckd N`, docs/ckd.md): a Bls12381 domain is added (DKG over G2), then N sequential
+  `request_app_private_key` calls through `chainsig.ckd.request_app_secret` (decrypted and verified): latency in
+  blocks and ms, and the DKG's duration.
 
-    python3 -m benchmarks.bench_e2e [--sequential 20] [--burst 60] [--sustained 30 --rate 20] [--profile DIR]
+The last line is JSON with every figure.
+
+    python3 -m benchmarks.bench_e2e [--sequential 20] [--burst 60] [--sustained 30 --rate 20] [--ckd 10] [--profile DIR]
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
 import shutil
 import statistics
@@ -103,8 +109,35 @@ async def _sustained(rpc_url: str, creds: list[Any], seconds: float, rate: float
         print(f"  failure: {type(f).__name__}: {f}")
 
 
+async def _ckd(net: Any, rpc: Any, creds: Any, count: int) -> dict[str, Any]:
+    """Add a Bls12381 domain, then `count` sequential CKD requests; their figures."""
+    from chainsig.ckd import request_app_secret
+    from chainsig.types import DomainId
+
+    t0 = time.monotonic()
+    domain_id = await net.add_domain("Bls12381")
+    dkg_s = time.monotonic() - t0
+    ms: list[float] = []
+    blocks: list[int] = []
+    for i in range(count):
+        t0 = time.monotonic()
+        result = await request_app_secret(net.rpc, CONTRACT_ID, creds, f"app-{i % 3}", domain_id=DomainId(domain_id),
+                                          timeout_s=60)
+        ms.append((time.monotonic() - t0) * 1000)
+        assert result.transaction_hash is not None
+        blocks.append(await _blocks(rpc, result.transaction_hash, creds.account_id))
+    print(f"confidential key derivation: Bls12381 domain keyed in {dkg_s:.1f} s; {count} sequential requests")
+    print(f"  latency blocks (request receipt -> output returned): p50 {_pct(blocks, .5):.0f}  "
+          f"p95 {_pct(blocks, .95):.0f}  max {max(blocks)}")
+    print(f"  latency ms (submit -> final outcome, decrypted and verified): p50 {_pct(ms, .5):.0f}  "
+          f"p95 {_pct(ms, .95):.0f}")
+    return {"requests": count, "dkg_s": round(dkg_s, 1), "p50_blocks": _pct(blocks, .5),
+            "p95_blocks": _pct(blocks, .95), "p50_ms": round(_pct(ms, .5)), "p95_ms": round(_pct(ms, .95))}
+
+
 async def bench(work: Path, sequential: int, burst: int, users: int, profile: Path | None = None,
-                sustained_s: float = 0.0, rate: float = 20.0, pool: int = POOL_PRESIGNATURES) -> None:
+                sustained_s: float = 0.0, rate: float = 20.0, pool: int = POOL_PRESIGNATURES,
+                ckd: int = 0) -> dict[str, Any]:
     from chainsig.sign import DomainId, SignRequest, request_signature
     from chainsig_sandbox import NetworkOptions, signer_network
     from mpc_service.chain.rpc import JsonRpc
@@ -132,6 +165,9 @@ async def bench(work: Path, sequential: int, burst: int, users: int, profile: Pa
                   f"p95 {_pct(blocks, .95):.0f}  max {max(blocks)}")
             print(f"  latency ms (submit -> final outcome): p50 {_pct(ms, .5):.0f}  p95 {_pct(ms, .95):.0f}  "
                   f"mean {statistics.fmean(ms):.0f}")
+            figures: dict[str, Any] = {"sequential": {"requests": sequential, "p50_blocks": _pct(blocks, .5),
+                                                      "p95_blocks": _pct(blocks, .95), "p50_ms": round(_pct(ms, .5)),
+                                                      "p95_ms": round(_pct(ms, .95))}}
 
             await net.wait_for_keys(timeout_s=300, presignatures=pool)
             await asyncio.sleep(2.0)
@@ -157,6 +193,8 @@ async def bench(work: Path, sequential: int, burst: int, users: int, profile: Pa
                 print(f"  completion ms: p50 {_pct(done_at, .5) * 1000:.0f}  p95 {_pct(done_at, .95) * 1000:.0f}")
             cpu = {name: round(_cpu_s(pid) - cpu0[name], 1) for name, pid in pids.items()}
             print(f"  CPU seconds during the burst (2 cores shared): {cpu}")
+            figures["burst"] = {"requests": burst, "answered": burst - len(failures),
+                                "signatures_per_s": round((burst - len(failures)) / elapsed, 1), "cpu_s": cpu}
             for spy in spies:
                 spy.wait()
             for f in failures[:3]:
@@ -166,6 +204,9 @@ async def bench(work: Path, sequential: int, burst: int, users: int, profile: Pa
             statuses = [await net.node_status(n.index) for n in spec.nodes]
             print("node pools after the burst (presignatures owned):",
                   [s["pools"]["presignatures_owned"] if s else None for s in statuses])
+            if ckd > 0:
+                figures["ckd"] = await _ckd(net, rpc, creds[0], ckd)
+    return figures
 
 
 def main() -> int:
@@ -179,17 +220,20 @@ def main() -> int:
     parser.add_argument("--profile", type=Path, help="record py-spy profiles of the burst into this directory")
     parser.add_argument("--pool", type=int, default=POOL_PRESIGNATURES,
                         help="presignatures_target of each node; every phase starts with full pools")
+    parser.add_argument("--ckd", type=int, default=10, metavar="N",
+                        help="add a Bls12381 domain and time N confidential key derivations (0: skip)")
     parser.add_argument("--keep", action="store_true", help="keep the working directory (node logs)")
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="chainsig-bench-"))
     try:
-        asyncio.run(bench(work, args.sequential, args.burst, args.users, args.profile, args.sustained, args.rate,
-                          args.pool))
+        figures = asyncio.run(bench(work, args.sequential, args.burst, args.users, args.profile, args.sustained,
+                                    args.rate, args.pool, args.ckd))
     finally:
         if args.keep:
             print(f"kept {work}")
         else:
             shutil.rmtree(work, ignore_errors=True)
+    print(json.dumps(figures))
     return 0
 
 

@@ -200,6 +200,15 @@ class SignerNetwork:
                 raise TimeoutError(f"node indexers behind the chain head {head}: {heights}")
             await asyncio.sleep(0.2)
 
+    async def add_domain(self, scheme: str, timeout_s: float = 180.0) -> int:
+        """Every participant votes one new domain of `scheme` ("Secp256k1", "Ed25519", "Bls12381") with the next
+        free id; returns the id once every node holds its key share."""
+        state = await self.view("state")
+        domain_id = int(state["next_domain_id"])
+        await vote_add_domains(self.rpc, self.spec, (scheme,), first_id=domain_id)
+        await wait_for_keys(self.spec, len(state["domains"]) + 1, timeout_s=timeout_s)
+        return domain_id
+
     async def _head(self) -> int:
         from mpc_service.chain.rpc import JsonRpc
 

@@ -179,13 +179,15 @@ async def prepare_cluster(rpc_url: str, root_key_file: Path, home: Path, *, node
     return spec
 
 
-async def vote_add_domains(rpc_url: str, spec: ClusterSpec, domains: tuple[str, ...] = ("Secp256k1", "Ed25519")) -> None:
-    """Every participant votes to add `domains` (ids 0, 1, …); the contract then enters Initializing and the nodes
-    run the DKG. Signed with each node's function-call key for the signer, as its node would."""
+async def vote_add_domains(rpc_url: str, spec: ClusterSpec, domains: tuple[str, ...] = ("Secp256k1", "Ed25519"),
+                           first_id: int = 0) -> None:
+    """Every participant votes to add `domains` (ids first_id, first_id + 1, …: the contract's next_domain_id on);
+    the contract then enters Initializing and the nodes run the DKG. Signed with each node's function-call key for
+    the signer, as its node would."""
     from localnet.rpc.home import ValidatorKey
     from localnet.workspaces import SecretKey, connect
 
-    proposal = [{"id": i, "scheme": s} for i, s in enumerate(domains)]
+    proposal = [{"id": first_id + i, "scheme": s} for i, s in enumerate(domains)]
     first = spec.nodes[0]
     worker = connect(rpc_url, ValidatorKey(first.account_id, SecretKey.from_bytes(first.account_keys[0].seed.expose())))
     try:

@@ -26,28 +26,8 @@ CONTRACT_ID = "signer.test.near"  # as in conftest (not imported: works without 
 
 
 def _add_ckd_domain(cluster: E2ECluster) -> int:
-    """Every participant votes a new Bls12381 domain; returns its id once every node holds its key share."""
-    from chainsig_sandbox.nodes import wait_for_keys
-    from localnet.chain.keys import SecretKey
-    from localnet.rpc.home import read_validator_key
-    from localnet.workspaces import connect
-
-    state: dict[str, Any] = cluster.run(cluster.view("state", {}))
-    domain_id = int(state["next_domain_id"])
-
-    async def vote() -> None:
-        worker = connect(cluster.rpc, read_validator_key(cluster.root_key))
-        try:
-            for node in cluster.spec.nodes:
-                account = worker.account(node.account_id, SecretKey.from_bytes(node.account_keys[0].seed.expose()))
-                (await account.call(CONTRACT_ID, "vote_add_domains")
-                 .args_json({"domains": [{"id": domain_id, "scheme": "Bls12381"}]}).gas(300 * 10**12)
-                 .transact()).into_result()
-        finally:
-            await worker.close()
-
-    cluster.run(vote())
-    cluster.run(wait_for_keys(cluster.spec, len(state["domains"]) + 1, timeout_s=180))
+    """Every participant votes a new Bls12381 domain; its id once every node holds its key share."""
+    domain_id = cluster.run(cluster.add_domain("Bls12381"))
     key = cluster.run(cluster.view("public_key", {"domain_id": domain_id}))
     assert isinstance(key, str) and key.startswith("bls12381g2:")
     return domain_id
