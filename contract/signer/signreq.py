@@ -76,6 +76,9 @@ def parse_sign_args(args):
 
 def check_payload(kind, payload, domain, scheme):
     """Payload rules of the domain's scheme (the MPC nodes would fail the same way later)."""
+    if scheme not in KIND_OF_SCHEME:
+        fail("Domain " + str(domain) + " is a " + scheme + " domain for confidential key derivation: it does not sign"
+             " (use request_app_private_key).")
     if KIND_OF_SCHEME[scheme] != kind:
         fail("Malformed payload. Payload type " + kind + " does not match the " + scheme + " scheme of domain "
              + str(domain) + ".")
