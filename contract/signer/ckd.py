@@ -8,14 +8,18 @@ the a of pk1 = a·G1 makes the response publicly verifiable). The pending reques
     {"app_public_key": <as given, base58 canonical>, "app_id": "<32-byte hex>", "domain_id": n}
 with app_id = SHA3-256("near-mpc v0.1.0 app_id derivation:" + predecessor + "," + derivation_path).
 Queue: key b"q" + SHA-256(b"ckd" || u32_le(domain) || app_id || pk1 || pk2?), value JSON [[data_id_hex, n], ...]
-as for sign (signreq.py).
+as for sign (signreq.py). The entry points live here (contract.py only forwards), so that `sign` does not pay for
+loading them.
 """
 
 import json
 
 import near
-from host import fail
+from host import TGAS, args, emit_event, fail, require_no_deposit, require_private, return_json
 
+CALLBACK = "return_ck_and_clean_state_on_success"
+COUNTER_KEY = "n"  # contract.COUNTER_KEY: one counter numbers the yields of sign and of CKD requests
+MAX_FAN_OUT = 128  # signreq.MAX_FAN_OUT
 APP_ID_PREFIX = b"near-mpc v0.1.0 app_id derivation:"
 REQUEST_NOT_FOUND = "This CKD request has timed out, was completed, or never existed."
 RESPONSE_INVALID = "The provided CKD response is invalid: e(big_c, G2) != e(big_y, pk2) * e(H(mvk, app_id), mvk)."
@@ -167,3 +171,115 @@ def response_json(big_y, big_c):
 
     return ('{"big_y":"' + bls.format_point(big_y, bls.G1_PREFIX) + '","big_c":"'
             + bls.format_point(big_c, bls.G1_PREFIX) + '"}')
+
+
+# ---- entry points (forwarded by contract.py) ---------------------------------------------------------------
+
+
+def _domain_key(domain):
+    """The domain's key string; fails unless it is a Bls12381 domain."""
+    import protocol
+
+    key = protocol.domain_key(domain)
+    if key is None:
+        if not near.storage_has_key(protocol.STATE_KEY):
+            fail(protocol.NOT_INITIALIZED)
+        fail("The provided domain ID, " + str(domain) + ", was not found.")
+    if key[0] != "Bls12381":
+        fail("Domain " + str(domain) + " is a " + key[0] + " signing domain: confidential key derivation needs a "
+             "Bls12381 domain.")
+    return key[1]
+
+
+def request_app_private_key(config):
+    """Payable, >= 1 yoctoNEAR (the excess refunded); yields to CALLBACK like `sign`."""
+    path, domain, pk1, pk2 = parse_request_args(args())
+    _domain_key(domain)
+    deposit = near.attached_deposit()
+    if deposit < 1:
+        fail("Attached deposit is lower than required. Attached: " + str(deposit) + ", required: 1")
+    required = config["ckd_call_gas_attachment_requirement_tera_gas"] * TGAS
+    prepaid = near.prepaid_gas()
+    if prepaid < required:
+        fail("Provided gas is lower than required. Provided: " + str(prepaid) + ", required: " + str(required))
+    check_app_public_key(pk1, pk2)
+    caller = near.predecessor_account_id()
+    ident = app_id(caller, path)
+    rid = request_id(domain, ident, pk1, pk2)
+    queue = read_queue(rid)
+    if len(queue) >= MAX_FAN_OUT:
+        fail("Pending-request queue is full for this request key (limit: " + str(MAX_FAN_OUT)
+             + "). Wait for the pending requests to be answered or to time out.")
+    counter = near.storage_read(COUNTER_KEY)
+    number = 1 if counter is None else int(counter) + 1
+    near.storage_write(COUNTER_KEY, str(number))
+    request = request_json(domain, ident, pk1, pk2)
+    callback_args = '{"request":' + request + ',"rid":"' + rid.hex() + '","n":' + str(number) + "}"
+    callback_gas = config["return_ck_and_clean_state_on_success_call_tera_gas"] * TGAS
+    promise, data_id = near.promise_yield_create(CALLBACK, callback_args, callback_gas, 0)
+    data_id_hex = data_id.hex()
+    queue.append([data_id_hex, number])
+    write_queue(rid, queue)
+    if deposit > 1:
+        refund = near.promise_batch_create(caller)
+        near.promise_batch_action_transfer(refund, deposit - 1)
+        near.log_utf8("refund " + str(deposit - 1) + " to " + caller)
+    emit_event("ckd_request", '{"request":' + request + ',"caller":"' + caller + '","data_id":"' + data_id_hex + '"}')
+    near.promise_return(promise)
+
+
+def respond_ckd():
+    """A participant's own account (as for `respond`) answers; with a pk2 the answer must pass the pairing check.
+    Resumes every queued yield of the request."""
+    import protocol
+
+    require_no_deposit("respond_ckd")
+    state = protocol.load()
+    responder = protocol.require_participant(state)
+    if near.signer_account_id() != responder:
+        fail("respond_ckd must be called directly by the participant's account, not through a contract.")
+    call_args = args()
+    domain, ident, pk1, pk2 = parse_pending(call_args.get("request"))
+    rid = request_id(domain, ident, pk1, pk2)
+    queue = read_queue(rid)
+    if not queue:
+        fail(REQUEST_NOT_FOUND)
+    public_key = _domain_key(domain)
+    big_y, big_c = parse_response(call_args.get("response"))
+    check_response(public_key, protocol.root_precomputed(domain), ident, pk2, big_y, big_c)
+    answer = response_json(big_y, big_c)
+    data_ids = []
+    for entry in queue:
+        near.promise_yield_resume(bytes.fromhex(entry[0]), answer)
+        data_ids.append('"' + entry[0] + '"')
+    write_queue(rid, [])
+    emit_event("ckd_response", '{"request":' + request_json(domain, ident, pk1, pk2) + ',"responder":"'
+               + responder + '","data_ids":[' + ",".join(data_ids) + '],"response":' + answer + "}")
+
+
+def return_ck_and_clean_state_on_success(config):
+    """The yield callback: the response, or (timeout) the queue entry dropped and the caller failed.
+    `config`: contract._config, read only on the timeout path."""
+    require_no_deposit(CALLBACK)
+    require_private()
+    if near.promise_results_count() != 1:
+        fail(CALLBACK + " is the yield callback of request_app_private_key; it cannot be called directly.")
+    status, data = near.promise_result(0)
+    if status == 1:
+        near.value_return(data)
+        return
+    import signreq
+
+    signreq.drop_timed_out(args(), read_queue, write_queue, "ckd_timeout", config()["fail_on_timeout_tera_gas"])
+
+
+def get_pending_ckd_request():
+    require_no_deposit("get_pending_ckd_request")
+    domain, ident, pk1, pk2 = parse_pending(args().get("request"))
+    rid = request_id(domain, ident, pk1, pk2)
+    queue = read_queue(rid)
+    if not queue:
+        return_json(None)
+        return
+    ids = [entry[0] for entry in queue]
+    return_json({"data_id": ids[0], "data_ids": ids, "request_id": rid.hex()})

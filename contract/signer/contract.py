@@ -16,7 +16,6 @@ VERSION = "0.1.0"
 CONFIG_KEY = "c"
 COUNTER_KEY = "n"
 CALLBACK = "return_signature_and_clean_state_on_success"
-CKD_CALLBACK = "return_ck_and_clean_state_on_success"
 DEFAULT_CONFIG = {
     # `sign` refuses less prepaid gas than this (the reference requires 15 Tgas). Covers sign (~3.7 Tgas burnt,
     # see docs/contract.md) + the callback's reservation; `sign` adds more for long paths and large payloads.
@@ -229,7 +228,9 @@ def sign():
     if len(queue) >= signreq.MAX_FAN_OUT:
         fail("Pending-request queue is full for this request key (limit: " + str(signreq.MAX_FAN_OUT)
              + "). Wait for the pending requests to be answered or to time out.")
-    number = _next_yield_number()
+    counter = near.storage_read(COUNTER_KEY)
+    number = 1 if counter is None else int(counter) + 1
+    near.storage_write(COUNTER_KEY, str(number))
     request = signreq.request_json(domain, tweak, kind, payload)
     callback_args = '{"request":' + request + ',"rid":"' + rid.hex() + '","n":' + str(number) + "}"
     callback_gas = (config["return_signature_and_clean_state_on_success_call_tera_gas"] + payload_tgas) * TGAS
@@ -305,7 +306,8 @@ def return_signature_and_clean_state_on_success():
         return
     import signreq
 
-    _drop_timed_out(signreq.read_queue, signreq.write_queue, "sign_timeout")
+    signreq.drop_timed_out(args(), signreq.read_queue, signreq.write_queue, "sign_timeout",
+                           _config()["fail_on_timeout_tera_gas"])
 
 
 @near.export
@@ -315,132 +317,32 @@ def fail_on_timeout():
     fail(TIMEOUT_ERROR)
 
 
-# ---- confidential key derivation ------------------------------------------------------------------
-
-
-def _ckd_domain_or_fail(domain):
-    scheme, public_key = _domain_or_fail(domain)
-    if scheme != "Bls12381":
-        fail("Domain " + str(domain) + " is a " + scheme + " signing domain: confidential key derivation needs a "
-             "Bls12381 domain.")
-    return public_key
-
-
-def _next_yield_number():
-    counter = near.storage_read(COUNTER_KEY)
-    number = 1 if counter is None else int(counter) + 1
-    near.storage_write(COUNTER_KEY, str(number))
-    return number
+# ---- confidential key derivation (ckd.py) ---------------------------------------------------------
 
 
 @near.export
 def request_app_private_key():
     """Payable. {"request": {"derivation_path", "app_public_key": "bls12381g1:…" | {"pk1", "pk2"}, "domain_id"}}.
-    Yields; the transaction resolves with {"big_y", "big_c"} (ckd.py)."""
+    Yields; the transaction resolves with {"big_y", "big_c"}."""
     import ckd
 
-    path, domain, pk1, pk2 = ckd.parse_request_args(args())
-    _ckd_domain_or_fail(domain)
-    deposit = near.attached_deposit()
-    if deposit < 1:
-        fail("Attached deposit is lower than required. Attached: " + str(deposit) + ", required: 1")
-    config = _config()
-    required = config["ckd_call_gas_attachment_requirement_tera_gas"] * TGAS
-    prepaid = near.prepaid_gas()
-    if prepaid < required:
-        fail("Provided gas is lower than required. Provided: " + str(prepaid) + ", required: " + str(required))
-    ckd.check_app_public_key(pk1, pk2)
-    caller = near.predecessor_account_id()
-    ident = ckd.app_id(caller, path)
-    rid = ckd.request_id(domain, ident, pk1, pk2)
-    queue = ckd.read_queue(rid)
-    import signreq
-
-    if len(queue) >= signreq.MAX_FAN_OUT:
-        fail("Pending-request queue is full for this request key (limit: " + str(signreq.MAX_FAN_OUT)
-             + "). Wait for the pending requests to be answered or to time out.")
-    number = _next_yield_number()
-    request = ckd.request_json(domain, ident, pk1, pk2)
-    callback_args = '{"request":' + request + ',"rid":"' + rid.hex() + '","n":' + str(number) + "}"
-    callback_gas = config["return_ck_and_clean_state_on_success_call_tera_gas"] * TGAS
-    promise, data_id = near.promise_yield_create(CKD_CALLBACK, callback_args, callback_gas, 0)
-    data_id_hex = data_id.hex()
-    queue.append([data_id_hex, number])
-    ckd.write_queue(rid, queue)
-    if deposit > 1:
-        refund = near.promise_batch_create(caller)
-        near.promise_batch_action_transfer(refund, deposit - 1)
-        near.log_utf8("refund " + str(deposit - 1) + " to " + caller)
-    emit_event("ckd_request", '{"request":' + request + ',"caller":"' + caller + '","data_id":"' + data_id_hex + '"}')
-    near.promise_return(promise)
+    ckd.request_app_private_key(_config())
 
 
 @near.export
 def respond_ckd():
-    """{"request": <pending CKD request>, "response": {"big_y", "big_c"}}: a participant's answer; with a pk2 it
-    must pass e(C, G2) = e(Y, pk2)·e(H, mvk). Resumes every queued request for it."""
+    """{"request": <pending CKD request>, "response": {"big_y", "big_c"}}: a participant's answer."""
     import ckd
-    import protocol
 
-    require_no_deposit("respond_ckd")
-    state = protocol.load()
-    responder = protocol.require_participant(state)
-    if near.signer_account_id() != responder:
-        fail("respond_ckd must be called directly by the participant's account, not through a contract.")
-    call_args = args()
-    domain, ident, pk1, pk2 = ckd.parse_pending(call_args.get("request"))
-    rid = ckd.request_id(domain, ident, pk1, pk2)
-    queue = ckd.read_queue(rid)
-    if not queue:
-        fail(ckd.REQUEST_NOT_FOUND)
-    public_key = _ckd_domain_or_fail(domain)
-    big_y, big_c = ckd.parse_response(call_args.get("response"))
-    ckd.check_response(public_key, protocol.root_precomputed(domain), ident, pk2, big_y, big_c)
-    answer = ckd.response_json(big_y, big_c)
-    data_ids = []
-    for entry in queue:
-        near.promise_yield_resume(bytes.fromhex(entry[0]), answer)
-        data_ids.append('"' + entry[0] + '"')
-    ckd.write_queue(rid, [])
-    emit_event("ckd_response", '{"request":' + ckd.request_json(domain, ident, pk1, pk2) + ',"responder":"'
-               + responder + '","data_ids":[' + ",".join(data_ids) + '],"response":' + answer + "}")
+    ckd.respond_ckd()
 
 
 @near.export
 def return_ck_and_clean_state_on_success():
     """CKD yield callback: returns {"big_y", "big_c"}, or (timeout) drops this yield's queue entry and fails."""
-    require_no_deposit(CKD_CALLBACK)
-    require_private()
-    if near.promise_results_count() != 1:
-        fail(CKD_CALLBACK + " is the yield callback of request_app_private_key; it cannot be called directly.")
-    status, data = near.promise_result(0)
-    if status == 1:
-        near.value_return(data)
-        return
     import ckd
 
-    _drop_timed_out(ckd.read_queue, ckd.write_queue, "ckd_timeout")
-
-
-def _drop_timed_out(read_queue, write_queue, event):
-    """A yield timed out: remove its queue entry, log `event`, and fail the user's transaction."""
-    import json
-
-    call_args = args()
-    rid = bytes.fromhex(call_args["rid"])
-    queue = read_queue(rid)
-    kept = []
-    data_id = None
-    for entry in queue:
-        if entry[1] == call_args["n"]:
-            data_id = entry[0]
-        else:
-            kept.append(entry)
-    write_queue(rid, kept)
-    emit_event(event, '{"request":' + json.dumps(call_args["request"]) + ',"data_id":' + json.dumps(data_id) + "}")
-    # Fail the user's transaction without rolling back the cleanup above (a panic here would).
-    gas = _config()["fail_on_timeout_tera_gas"] * TGAS
-    near.promise_return(near.promise_create(near.current_account_id(), "fail_on_timeout", "{}", 0, gas))
+    ckd.return_ck_and_clean_state_on_success(_config)
 
 
 # ---- views ------------------------------------------------------------------------------------------
@@ -534,15 +436,7 @@ def get_pending_ckd_request():
     """{"request": {"app_public_key", "app_id", "domain_id"}} -> null | {"data_id", "data_ids", "request_id"}."""
     import ckd
 
-    require_no_deposit("get_pending_ckd_request")
-    domain, ident, pk1, pk2 = ckd.parse_pending(args().get("request"))
-    rid = ckd.request_id(domain, ident, pk1, pk2)
-    queue = ckd.read_queue(rid)
-    if not queue:
-        return_json(None)
-        return
-    ids = [entry[0] for entry in queue]
-    return_json({"data_id": ids[0], "data_ids": ids, "request_id": rid.hex()})
+    ckd.get_pending_ckd_request()
 
 
 @near.export
