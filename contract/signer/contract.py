@@ -12,7 +12,6 @@ interpreter, and each import costs gas.
 import near
 from host import TGAS, args, emit_event, fail, is_account_id, require_no_deposit, require_private, return_json
 
-VERSION = "0.1.0"
 CONFIG_KEY = "c"
 COUNTER_KEY = "n"
 CALLBACK = "return_signature_and_clean_state_on_success"
@@ -33,9 +32,7 @@ DEFAULT_CONFIG = {
     # Blocks a keygen / reshare attempt may run before the next one can start (key_events.py; the reference's 30).
     "key_event_timeout_blocks": 30,
 }
-TIMEOUT_ERROR = "Request has timed out."
-SHA3_BLOCK_TERA_GAS = 1
-PAYLOAD_BYTES_PER_TERA_GAS = 300
+# Module-level names are kept few: each one is a dict insert on every call, and past 47 the module dict rehashes.
 
 
 def _config():
@@ -213,8 +210,8 @@ def sign():
     # Each further 136-byte block of the tweak's SHA3 input (a long path: ~3 Ggas per byte to parse and hash), and
     # every payload byte ~3 Ggas here and again in the callback (it parses the request): both are added on top.
     extra_blocks = (len(tweaks.TWEAK_PREFIX) + len(caller) + 1 + len(path.encode())) // 136
-    payload_tgas = len(payload) // PAYLOAD_BYTES_PER_TERA_GAS
-    required = (config["sign_call_gas_attachment_requirement_tera_gas"] + SHA3_BLOCK_TERA_GAS * extra_blocks
+    payload_tgas = len(payload) // 300  # Tgas per 300 payload bytes
+    required = (config["sign_call_gas_attachment_requirement_tera_gas"] + extra_blocks  # 1 Tgas per SHA3 block
                 + 2 * payload_tgas) * TGAS
     prepaid = near.prepaid_gas()
     if prepaid < required:
@@ -314,7 +311,7 @@ def return_signature_and_clean_state_on_success():
 def fail_on_timeout():
     require_no_deposit("fail_on_timeout")
     require_private()
-    fail(TIMEOUT_ERROR)
+    fail("Request has timed out.")
 
 
 # ---- confidential key derivation (ckd.py) ---------------------------------------------------------
@@ -456,7 +453,7 @@ def config():
 @near.export
 def version():
     require_no_deposit("version")
-    return_json(VERSION)
+    return_json("0.1.0")
 
 
 @near.export
