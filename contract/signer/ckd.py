@@ -198,12 +198,13 @@ def request_app_private_key(config):
     deposit = near.attached_deposit()
     if deposit < 1:
         fail("Attached deposit is lower than required. Attached: " + str(deposit) + ", required: 1")
-    required = config["ckd_call_gas_attachment_requirement_tera_gas"] * TGAS
+    caller = near.predecessor_account_id()
+    extra_blocks = (len(APP_ID_PREFIX) + len(caller) + 1 + len(path.encode())) // 136  # 1 Tgas each, as `sign`
+    required = (config["ckd_call_gas_attachment_requirement_tera_gas"] + extra_blocks) * TGAS
     prepaid = near.prepaid_gas()
     if prepaid < required:
         fail("Provided gas is lower than required. Provided: " + str(prepaid) + ", required: " + str(required))
     check_app_public_key(pk1, pk2)
-    caller = near.predecessor_account_id()
     ident = app_id(caller, path)
     rid = request_id(domain, ident, pk1, pk2)
     queue = read_queue(rid)

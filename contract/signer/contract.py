@@ -24,9 +24,10 @@ DEFAULT_CONFIG = {
     "return_signature_and_clean_state_on_success_call_tera_gas": 6,
     # fail_on_timeout burns ~1.5 Tgas.
     "fail_on_timeout_tera_gas": 2,
-    # `request_app_private_key` refuses less prepaid gas than this (the reference's 15): the request burns ~X Tgas
-    # with a pk2 (its pairing check), plus the callback's reservation.
-    "ckd_call_gas_attachment_requirement_tera_gas": 15,
+    # `request_app_private_key` refuses less prepaid gas than this (+ 1 Tgas per further 136-byte SHA3 block of the
+    # app id's input, as `sign`): with a pk2 it burns ~10.1 Tgas (its pairing check: 6.4), plus the callback's
+    # reservation (the reference's 15 covers less Wasm).
+    "ckd_call_gas_attachment_requirement_tera_gas": 17,
     # Gas reserved for the CKD yield callback (the reference's 7).
     "return_ck_and_clean_state_on_success_call_tera_gas": 6,
     # Blocks a keygen / reshare attempt may run before the next one can start (key_events.py; the reference's 30).

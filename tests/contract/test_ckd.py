@@ -278,10 +278,17 @@ async def test_refusals_are_clear(worker: Worker, ckd_signer: Deployment) -> Non
 
 async def test_timeout_fails_the_caller_and_cleans_up(worker: Worker, ckd_signer: Deployment,
                                                       ckd_keys: StandInCkdKeys) -> None:
+    """With exactly the configured minimum attached (and a pk2: the costliest request), a request times out cleanly;
+    a long path needs 1 Tgas more per 136-byte SHA3 block."""
     user = await worker.dev_create_account()
-    pending = await submit_ckd(user, ckd_signer.contract.id, {
-        "derivation_path": "t", "app_public_key": app_public_key(requester_key(), verifiable=False),
-        "domain_id": CKD_DOMAIN_ID})
+    base = (await ckd_signer.contract.view("config")).json()["ckd_call_gas_attachment_requirement_tera_gas"]
+    path = "t" * 150
+    required = (base + (34 + len(user.id) + 1 + len(path)) // 136) * TGAS
+    request = {"derivation_path": path, "app_public_key": app_public_key(requester_key(), verifiable=True),
+               "domain_id": CKD_DOMAIN_ID}
+    short = await (await submit_ckd(user, ckd_signer.contract.id, request, gas=required - TGAS)).wait()
+    assert f"required: {required}" in failure(short)
+    pending = await submit_ckd(user, ckd_signer.contract.id, request, gas=required)
     item = await wait_event(pending, "ckd_request")
     await worker.fast_forward(200)
     result = await pending.wait()
