@@ -25,9 +25,9 @@ DEFAULT_CONFIG = {
     # fail_on_timeout burns ~1.5 Tgas.
     "fail_on_timeout_tera_gas": 2,
     # `request_app_private_key` refuses less prepaid gas than this (+ 1 Tgas per further 136-byte SHA3 block of the
-    # app id's input, as `sign`): with a pk2 it burns ~10.1 Tgas (its pairing check: 6.4), plus the callback's
-    # reservation (the reference's 15 covers less Wasm).
-    "ckd_call_gas_attachment_requirement_tera_gas": 17,
+    # app id's input, as `sign`): with a pk2 it burns ~11 Tgas with the receipt's fees (its pairing check: 6.4), plus
+    # the callback's reservation (the reference's 15 covers less Wasm).
+    "ckd_call_gas_attachment_requirement_tera_gas": 18,
     # Gas reserved for the CKD yield callback (the reference's 7).
     "return_ck_and_clean_state_on_success_call_tera_gas": 6,
     # Blocks a keygen / reshare attempt may run before the next one can start (key_events.py; the reference's 30).

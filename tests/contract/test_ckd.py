@@ -282,13 +282,14 @@ async def test_timeout_fails_the_caller_and_cleans_up(worker: Worker, ckd_signer
     a long path needs 1 Tgas more per 136-byte SHA3 block."""
     user = await worker.dev_create_account()
     base = (await ckd_signer.contract.view("config")).json()["ckd_call_gas_attachment_requirement_tera_gas"]
-    path = "t" * 150
-    required = (base + (34 + len(user.id) + 1 + len(path)) // 136) * TGAS
-    request = {"derivation_path": path, "app_public_key": app_public_key(requester_key(), verifiable=True),
+    long_path = "t" * 150
+    required = (base + (34 + len(user.id) + 1 + len(long_path)) // 136) * TGAS
+    assert required == (base + 1) * TGAS
+    request = {"derivation_path": long_path, "app_public_key": app_public_key(requester_key(), verifiable=True),
                "domain_id": CKD_DOMAIN_ID}
     short = await (await submit_ckd(user, ckd_signer.contract.id, request, gas=required - TGAS)).wait()
     assert f"required: {required}" in failure(short)
-    pending = await submit_ckd(user, ckd_signer.contract.id, request, gas=required)
+    pending = await submit_ckd(user, ckd_signer.contract.id, dict(request, derivation_path="t"), gas=base * TGAS)
     item = await wait_event(pending, "ckd_request")
     await worker.fast_forward(200)
     result = await pending.wait()
