@@ -30,7 +30,14 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from chainsig_sandbox.standin import StandInKeys, deploy_running_signer, participant_parameters, submit_sign, wait_event
+from chainsig_sandbox.standin import (
+    Deployment,
+    StandInKeys,
+    deploy_running_signer,
+    participant_parameters,
+    submit_sign,
+    wait_event,
+)
 from chainsig_sandbox.standin_ckd import StandInCkdKeys, app_public_key
 from contract.build import PROJECT_CONTRACTS, build_contract
 from localnet.chain.costs import action_exec_gas
@@ -125,15 +132,17 @@ async def governance(worker: Worker, wasm: bytes) -> list[tuple[str, int, int | 
     return rows
 
 
-async def flows_cpu(worker: Worker, d: Any, user: Any, flows: int) -> float:
+async def flows_cpu(worker: Worker, d: Deployment, user: Any, flows: int) -> float:
     """Node CPU milliseconds per sign -> respond -> callback flow, `flows` secp256k1 flows run concurrently."""
     cid = d.contract.id
+    keys = d.keys
+    assert keys is not None, "flows need a running signer with stand-in keys"
 
     async def one(i: int) -> None:
         pending = await submit_sign(user, cid, {"path": f"cpu-{i}", "payload_v2": {"Ecdsa": os.urandom(32).hex()},
                                                 "domain_id": 0})
         item = await wait_event(pending)
-        response = d.network.respond(item["request"])
+        response = keys.respond(item["request"])
         (await d.participants[i % len(d.participants)].call(cid, "respond").args_json(
             {"request": item["request"], "response": response}).gas(300 * TGAS).transact()).into_result()
         (await pending.wait()).into_result()
