@@ -32,6 +32,7 @@ from localnet.workspaces import NEAR, TGAS, Account, Contract, Worker
 from mpc_service.protocol.ckd import CkdRequesterKey, hash_app_id
 from mpc_service.protocol.groups import BLS12381_G1, BLS12381_G2
 from tests.contract.conftest import SOURCES, Deployment, deploy_signer, parameters, wait_event
+from tests.contract.governance import TIMEOUT_BLOCKS
 from tests.contract.network import Network, events
 
 CKD_DOMAIN_ID = 2
@@ -120,7 +121,9 @@ def ckd_keys() -> StandInCkdKeys:
 
 async def _deploy(worker: Worker, wasm: bytes, network: Network, keys: StandInCkdKeys) -> Deployment:
     d = await deploy_signer(worker, wasm, None)
-    args = {"parameters": parameters(d.participants), "domains": [*network.domains(), keys.domain(CKD_DOMAIN_ID)]}
+    # Key-event attempts outlive the test's flow (20 ms blocks), as in tests/contract/governance.py.
+    args = {"parameters": parameters(d.participants), "domains": [*network.domains(), keys.domain(CKD_DOMAIN_ID)],
+            "init_config": {"key_event_timeout_blocks": TIMEOUT_BLOCKS}}
     (await d.contract.call("init_running").args_json(args).gas(300 * TGAS).transact()).into_result()
     return Deployment(d.contract, d.participants, network)
 
@@ -304,7 +307,10 @@ async def test_timeout_fails_the_caller_and_cleans_up(worker: Worker, ckd_signer
 
 async def test_keygen_votes_add_a_bls12381_domain(worker: Worker, signer_wasm: bytes, network: Network,
                                                   ckd_keys: StandInCkdKeys) -> None:
-    d = await deploy_signer(worker, signer_wasm, network)
+    d = await deploy_signer(worker, signer_wasm, None)
+    init = {"parameters": parameters(d.participants), "domains": network.domains(),
+            "init_config": {"key_event_timeout_blocks": TIMEOUT_BLOCKS}}
+    (await d.contract.call("init_running").args_json(init).gas(300 * TGAS).transact()).into_result()
     proposal = {"domains": [{"id": 2, "scheme": "Bls12381", "purpose": "CKD"}]}
     wrong = await d.participants[0].call(d.contract.id, "vote_add_domains").args_json(
         {"domains": [{"id": 2, "scheme": "Bls12381", "purpose": "Sign"}]}).gas(100 * TGAS).transact()
@@ -368,3 +374,45 @@ async def test_gated_example_serves_holders_only(worker: Worker, ckd_signer: Dep
     result = await pending.wait()
     assert result.json() == good
     decrypt_response(result.json(), requester, ckd_keys.master_public_key, ident)
+
+
+async def test_resharing_keeps_the_bls12381_key_and_old_participants_answer_meanwhile(
+    worker: Worker, signer_wasm: bytes, network: Network, ckd_keys: StandInCkdKeys
+) -> None:
+    """A Bls12381 domain is reshared like the others; while Resharing the previous participants answer CKD
+    requests (the new one cannot yet), afterwards the new set does."""
+    d = await _deploy(worker, signer_wasm, network, ckd_keys)
+    cid, nodes = d.contract.id, d.participants
+    newcomer, user = await worker.dev_create_account(), await worker.dev_create_account()
+    entries = [*parameters(nodes)["participants"]["participants"],
+               [newcomer.id, 3, {"tls_public_key": "ed25519:" + "1" * 32, "url": "http://127.0.0.1:3003"}]]
+    vote = {"prospective_epoch_id": 1, "proposal": {"threshold": 3, "participants": {"next_id": 4,
+                                                                                      "participants": entries}}}
+    for node in [*nodes, newcomer]:
+        (await node.call(cid, "vote_new_parameters").args_json(vote).gas(100 * TGAS).transact()).into_result()
+    assert (await d.contract.view("state")).json()["protocol_state"] == "Resharing"
+
+    async def ckd_request(path: str) -> tuple[Any, dict[str, Any]]:
+        pending = await submit_ckd(user, cid, {"derivation_path": path, "app_public_key": app_public_key(
+            requester_key(), verifiable=True), "domain_id": CKD_DOMAIN_ID})
+        return pending, (await wait_event(pending, "ckd_request"))["request"]
+
+    during, request = await ckd_request("during")
+    assert "Caller is not a participant" in failure(await respond_ckd(newcomer, cid, request,
+                                                                      ckd_keys.respond(request)))
+    (await respond_ckd(nodes[1], cid, request, ckd_keys.respond(request))).into_result()
+    assert (await during.wait()).json()["big_c"].startswith(G1_PREFIX)
+
+    for domain in (0, 1, CKD_DOMAIN_ID):
+        event = {"epoch_id": 1, "domain_id": domain, "attempt_id": 0}
+        (await nodes[0].call(cid, "start_reshare_instance").args_json({"key_event_id": event}).gas(100 * TGAS)
+         .transact()).into_result()
+        for node in [*nodes, newcomer]:
+            (await node.call(cid, "vote_reshared").args_json({"key_event_id": event}).gas(100 * TGAS).transact()) \
+                .into_result()
+    state = (await d.contract.view("state")).json()
+    assert state["protocol_state"] == "Running" and state["epoch"] == 1
+    assert state["domains"][CKD_DOMAIN_ID] == ckd_keys.domain(CKD_DOMAIN_ID)
+    after, request = await ckd_request("after")
+    (await respond_ckd(newcomer, cid, request, ckd_keys.respond(request))).into_result()
+    assert (await after.wait()).json()["big_y"].startswith(G1_PREFIX)
