@@ -53,7 +53,7 @@ def test_unrelated_logs_are_ignored() -> None:
         log("sign_request", [{"request": {"tweak": "00" * 32, "payload": {"Rsa": "00"}, "domain_id": 0}, "caller": "a"}]),
         log("sign_request", [{"request": {"tweak": "00" * 32, "payload": {"Ecdsa": "00" * 32}, "domain_id": -1}}]),
         log("sign_request", [{"request": {"tweak": "00" * 32, "payload": {"Ecdsa": "00" * 32}, "domain_id": 0}}]),
-        '{"x":1}'.join(["EVENT_JSON:{\"standard\":\"chainsig\",\"event\":\"sign_request\",\"data\":", "}"]),
+        'EVENT_JSON:{"standard":"chainsig","event":"sign_request","data":{"x":1}}',
     ],
 )
 def test_malformed_events_raise_typed_errors(bad: str) -> None:
