@@ -7,6 +7,8 @@ Targets (issue 14; the figure before it in brackets): `sign` accepted with 10 Tg
 <= 5 Tgas (9.2), `respond` <= 6 Tgas secp256k1 (6.4) / <= 8 Tgas Ed25519 (21.4), a trivial view <= 1 Tgas of VM
 gas (what a `query call_function` burns: contract loading + execution; as a transaction the receipt adds the
 fixed 0.89 Tgas function-call fees), localnet CPU <= 10 ms per sign -> respond -> callback flow (~28).
+Confidential key derivation (no target yet): `request_app_private_key` and `respond_ckd` with a bare pk1 and with
+(pk1, pk2), whose pairing checks dominate (`ckd_request_tgas`, `respond_ckd_tgas`).
 Views are also run as transactions so that their gas is reported. Then a profile: each method run straight
 through `localnet.runtime` with its gas split into contract loading, Wasm operators and host functions.
 The last line is JSON with the figures.
@@ -28,7 +30,15 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from chainsig_sandbox.standin import StandInKeys, deploy_running_signer, participant_parameters, submit_sign, wait_event
+from chainsig_sandbox.standin import (
+    Deployment,
+    StandInKeys,
+    deploy_running_signer,
+    participant_parameters,
+    submit_sign,
+    wait_event,
+)
+from chainsig_sandbox.standin_ckd import StandInCkdKeys, app_public_key
 from contract.build import PROJECT_CONTRACTS, build_contract
 from localnet.chain.costs import action_exec_gas
 from localnet.rpc.node import LocalnetNode, NodeConfig
@@ -122,15 +132,17 @@ async def governance(worker: Worker, wasm: bytes) -> list[tuple[str, int, int | 
     return rows
 
 
-async def flows_cpu(worker: Worker, d: Any, user: Any, flows: int) -> float:
+async def flows_cpu(worker: Worker, d: Deployment, user: Any, flows: int) -> float:
     """Node CPU milliseconds per sign -> respond -> callback flow, `flows` secp256k1 flows run concurrently."""
     cid = d.contract.id
+    keys = d.keys
+    assert keys is not None, "flows need a running signer with stand-in keys"
 
     async def one(i: int) -> None:
         pending = await submit_sign(user, cid, {"path": f"cpu-{i}", "payload_v2": {"Ecdsa": os.urandom(32).hex()},
                                                 "domain_id": 0})
         item = await wait_event(pending)
-        response = d.network.respond(item["request"])
+        response = keys.respond(item["request"])
         (await d.participants[i % len(d.participants)].call(cid, "respond").args_json(
             {"request": item["request"], "response": response}).gas(300 * TGAS).transact()).into_result()
         (await pending.wait()).into_result()
@@ -147,6 +159,46 @@ async def flows_cpu(worker: Worker, d: Any, user: Any, flows: int) -> float:
           f"{idle_rate * 1000:.0f} ms/s): {cpu * 1000 / flows:.1f} ms per flow, {busy * 1000 / flows:.1f} ms without the "
           "idle share")
     return busy * 1000 / flows
+
+
+async def ckd_gas(worker: Worker, wasm: bytes, figures: dict[str, Any]) -> list[tuple[str, int, int | None]]:
+    """request_app_private_key (with exactly the configured minimum attached) and respond_ckd, with a bare pk1 and with
+    (pk1, pk2), on a signer whose domain 2 is Bls12381."""
+    import secrets
+
+    from mpc_service.protocol.ckd import CkdRequesterKey
+
+    keys = StandInCkdKeys.generate()
+    d = await deploy_running_signer(worker, wasm, None)
+    init = {"parameters": participant_parameters(d.participants), "domains": [*StandInKeys.generate().domains(),
+                                                                                keys.domain(2)]}
+    (await d.contract.call("init_running").args_json(init).gas(300 * TGAS).transact()).into_result()
+    cid = d.contract.id
+    minimum = (await d.contract.view("config")).json()["ckd_call_gas_attachment_requirement_tera_gas"] * TGAS
+    user = await worker.dev_create_account()
+    rows: list[tuple[str, int, int | None]] = []
+    figures["ckd_request_tgas"], figures["respond_ckd_tgas"] = {}, {}
+    for label, verifiable in (("pk1", False), ("pk1+pk2", True)):
+        key = app_public_key(CkdRequesterKey.generate(secrets.SystemRandom()), verifiable=verifiable)
+        pending = await user.call(cid, "request_app_private_key").args_json(
+            {"request": {"derivation_path": "bench", "app_public_key": key, "domain_id": 2}}) \
+            .deposit(1).gas(minimum).transact_async()
+        item = await wait_event(pending, "ckd_request")
+        done = await d.participants[0].call(cid, "respond_ckd").args_json(
+            {"request": item["request"], "response": keys.respond(item["request"])}).gas(300 * TGAS).transact()
+        done.into_result()
+        result = await pending.wait()
+        result.into_result()
+        receipts = [g for who, g in by_receipt(result) if who == cid]
+        respond_gas = done.receipt_outcomes[0].gas_burnt
+        rows.append((f"request_app_private_key ({label}): burnt", receipts[0], None))
+        rows.append((f"callback ({label}, success)", receipts[-1], None))
+        rows.append((f"respond_ckd ({label})", respond_gas, None))
+        figures["ckd_request_tgas"][label] = round(receipts[0] / TGAS, 2)
+        figures["respond_ckd_tgas"][label] = round(respond_gas / TGAS, 2)
+    rows.append(("request_app_private_key: configured minimum attachment", minimum, None))
+    figures["ckd_required_tgas"] = minimum / TGAS
+    return rows
 
 
 def profile(wasm: bytes, network: StandInKeys) -> list[tuple[str, int, int, int, int]]:
@@ -260,6 +312,7 @@ async def bench(flows: int) -> None:
                     rows.append(("version as a view (VM gas)", view, VIEW_TARGET))
                     figures["view_tgas"] = round(view / TGAS, 2)
             rows.extend(await governance(worker, wasm))
+            rows.extend(await ckd_gas(worker, wasm, figures))
             print(f"{'method':52} {'gas':>12}  target")
             for label, gas, target in rows:
                 verdict = "" if target is None else f"<= {tgas(target)}  {'OK' if gas <= target else 'OVER'}"

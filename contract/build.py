@@ -1,6 +1,6 @@
 """Compile near-sdk-py contracts to Wasm with nearc, Debian's emscripten and a patched MicroPython port.
 
-`python -m contract.build` builds `contract/signer/` and `contract/caller/` into `contract/build/`.
+`python -m contract.build` builds `contract/signer/`, `contract/caller/` and `contract/gated/` into `contract/build/`.
 `build_contract(source)` builds any contract (a single `.py` file, or a directory whose entry point is
 `contract.py`) and returns the cached `.wasm` path.
 
@@ -48,7 +48,7 @@ NATIVE_DIR = CONTRACT_DIR / "native"
 NATIVE_SOURCES = ("chainsig_crypto.c", "chainsig_crypto.h", "modchainsig.c")
 NATIVE_TABLE_GENERATOR = NATIVE_DIR / "ed25519_table_gen.py"
 NATIVE_TABLE_HEADER = "ed25519_base_table.h"
-PROJECT_CONTRACTS = {"signer": CONTRACT_DIR / "signer", "caller": CONTRACT_DIR / "caller"}
+PROJECT_CONTRACTS = {"signer": CONTRACT_DIR / "signer", "caller": CONTRACT_DIR / "caller", "gated": CONTRACT_DIR / "gated"}
 DIRECTORY_ENTRY_POINT = "contract.py"
 # Bump when the recipe below changes in a way that alters the produced Wasm.
 RECIPE_VERSION = "2"
@@ -285,7 +285,7 @@ def build_contract(source: Path, name: str | None = None, *, patched: bool = Tru
 
 
 def build_project_contracts(output_dir: Path = PROJECT_OUTPUT_DIR) -> dict[str, Path]:
-    """Build the signer and caller into `output_dir/<name>.wasm`; return their paths."""
+    """Build the signer, caller and gated example into `output_dir/<name>.wasm`; return their paths."""
     built: dict[str, Path] = {}
     for name, source in PROJECT_CONTRACTS.items():
         cached = build_contract(source, name)

@@ -1,8 +1,10 @@
 """The chain-signatures signer contract (interface of NEAR's `v1.signer`), for nearc's MicroPython.
 
 Users call `sign` (payable, yields until the MPC network answers); MPC participants call `respond`;
+confidential key derivation: `request_app_private_key` (payable, yields) and `respond_ckd` (ckd.py);
 governance: `init`, `init_running`, `vote_add_domains`, key events (keygen.py, resharing.py); views: `public_key`,
-`derived_public_key`, `latest_key_version`, `get_pending_request`, `state`, `config`, `version`.
+`derived_public_key`, `latest_key_version`, `get_pending_request`, `get_pending_ckd_request`, `state`, `config`,
+`version`.
 See docs/contract.md. Modules are imported inside the methods that need them: every call starts a fresh
 interpreter, and each import costs gas.
 """
@@ -10,7 +12,6 @@ interpreter, and each import costs gas.
 import near
 from host import TGAS, args, emit_event, fail, is_account_id, require_no_deposit, require_private, return_json
 
-VERSION = "0.1.0"
 CONFIG_KEY = "c"
 COUNTER_KEY = "n"
 CALLBACK = "return_signature_and_clean_state_on_success"
@@ -23,19 +24,27 @@ DEFAULT_CONFIG = {
     "return_signature_and_clean_state_on_success_call_tera_gas": 6,
     # fail_on_timeout burns ~1.5 Tgas.
     "fail_on_timeout_tera_gas": 2,
+    # `request_app_private_key` refuses less prepaid gas than this (+ 1 Tgas per further 136-byte SHA3 block of the
+    # app id's input, as `sign`): with a pk2 it burns ~11 Tgas with the receipt's fees (its pairing check: 6.4), plus
+    # the callback's reservation (the reference's 15 covers less Wasm).
+    "ckd_call_gas_attachment_requirement_tera_gas": 18,
+    # Gas reserved for the CKD yield callback (the reference's 7).
+    "return_ck_and_clean_state_on_success_call_tera_gas": 6,
     # Blocks a keygen / reshare attempt may run before the next one can start (key_events.py; the reference's 30).
     "key_event_timeout_blocks": 30,
 }
-TIMEOUT_ERROR = "Request has timed out."
-SHA3_BLOCK_TERA_GAS = 1
-PAYLOAD_BYTES_PER_TERA_GAS = 300
+# Module-level names are kept few: each one is a dict insert on every call, and past 47 the module dict rehashes.
 
 
 def _config():
     import json
 
     raw = near.storage_read(CONFIG_KEY)
-    return DEFAULT_CONFIG if raw is None else json.loads(raw)
+    if raw is None:
+        return DEFAULT_CONFIG
+    merged = dict(DEFAULT_CONFIG)  # a config stored before a field existed gets that field's default
+    merged.update(json.loads(raw))
+    return merged
 
 
 def _set_config(value):
@@ -202,8 +211,8 @@ def sign():
     # Each further 136-byte block of the tweak's SHA3 input (a long path: ~3 Ggas per byte to parse and hash), and
     # every payload byte ~3 Ggas here and again in the callback (it parses the request): both are added on top.
     extra_blocks = (len(tweaks.TWEAK_PREFIX) + len(caller) + 1 + len(path.encode())) // 136
-    payload_tgas = len(payload) // PAYLOAD_BYTES_PER_TERA_GAS
-    required = (config["sign_call_gas_attachment_requirement_tera_gas"] + SHA3_BLOCK_TERA_GAS * extra_blocks
+    payload_tgas = len(payload) // 300  # Tgas per 300 payload bytes
+    required = (config["sign_call_gas_attachment_requirement_tera_gas"] + extra_blocks  # 1 Tgas per SHA3 block
                 + 2 * payload_tgas) * TGAS
     prepaid = near.prepaid_gas()
     if prepaid < required:
@@ -293,33 +302,45 @@ def return_signature_and_clean_state_on_success():
     if status == 1:
         near.value_return(data)
         return
-    import json
-
     import signreq
 
-    call_args = args()
-    rid = bytes.fromhex(call_args["rid"])
-    queue = signreq.read_queue(rid)
-    kept = []
-    data_id = None
-    for entry in queue:
-        if entry[1] == call_args["n"]:
-            data_id = entry[0]
-        else:
-            kept.append(entry)
-    signreq.write_queue(rid, kept)
-    emit_event("sign_timeout", '{"request":' + json.dumps(call_args["request"]) + ',"data_id":'
-               + json.dumps(data_id) + "}")
-    # Fail the user's transaction without rolling back the cleanup above (a panic here would).
-    gas = _config()["fail_on_timeout_tera_gas"] * TGAS
-    near.promise_return(near.promise_create(near.current_account_id(), "fail_on_timeout", "{}", 0, gas))
+    signreq.drop_timed_out(args(), signreq.read_queue, signreq.write_queue, "sign_timeout",
+                           _config()["fail_on_timeout_tera_gas"])
 
 
 @near.export
 def fail_on_timeout():
     require_no_deposit("fail_on_timeout")
     require_private()
-    fail(TIMEOUT_ERROR)
+    fail("Request has timed out.")
+
+
+# ---- confidential key derivation (ckd.py) ---------------------------------------------------------
+
+
+@near.export
+def request_app_private_key():
+    """Payable. {"request": {"derivation_path", "app_public_key": "bls12381g1:…" | {"pk1", "pk2"}, "domain_id"}}.
+    Yields; the transaction resolves with {"big_y", "big_c"}."""
+    import ckd
+
+    ckd.request_app_private_key(_config())
+
+
+@near.export
+def respond_ckd():
+    """{"request": <pending CKD request>, "response": {"big_y", "big_c"}}: a participant's answer."""
+    import ckd
+
+    ckd.respond_ckd()
+
+
+@near.export
+def return_ck_and_clean_state_on_success():
+    """CKD yield callback: returns {"big_y", "big_c"}, or (timeout) drops this yield's queue entry and fails."""
+    import ckd
+
+    ckd.return_ck_and_clean_state_on_success(_config)
 
 
 # ---- views ------------------------------------------------------------------------------------------
@@ -357,6 +378,9 @@ def derived_public_key():
     elif not is_account_id(predecessor):
         fail("Invalid predecessor: expected a NEAR account id")
     scheme, public_key_text = _domain_or_fail(domain)
+    if scheme == "Bls12381":
+        fail("Domain " + str(domain) + " is a Bls12381 domain: its derived keys are confidential (request them with "
+             "request_app_private_key).")
     root = kdf.parse_public_key(public_key_text, scheme)
     tweak = kdf.derive_tweak(predecessor, path)
     if scheme == "Secp256k1":
@@ -379,7 +403,7 @@ def latest_key_version():
     require_no_deposit("latest_key_version")
     scheme = args().get("signature_scheme", "Secp256k1")
     if scheme not in protocol.SCHEMES:
-        fail("Invalid signature_scheme: expected \"Secp256k1\" or \"Ed25519\"")
+        fail("Invalid signature_scheme: expected \"Secp256k1\", \"Ed25519\" or \"Bls12381\"")
     latest = None
     for domain in protocol.load()["domains"]:
         if domain["scheme"] == scheme:
@@ -406,6 +430,14 @@ def get_pending_request():
 
 
 @near.export
+def get_pending_ckd_request():
+    """{"request": {"app_public_key", "app_id", "domain_id"}} -> null | {"data_id", "data_ids", "request_id"}."""
+    import ckd
+
+    ckd.get_pending_ckd_request()
+
+
+@near.export
 def state():
     import protocol
 
@@ -422,7 +454,7 @@ def config():
 @near.export
 def version():
     require_no_deposit("version")
-    return_json(VERSION)
+    return_json("0.1.0")
 
 
 @near.export

@@ -12,6 +12,7 @@ from tweak import TWEAK_PREFIX, derive_tweak  # noqa: F401 - re-exported for the
 
 SECP256K1_P = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEFFFFFC2F
 SECP256K1_N = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141
+KEY_PREFIXES = {"Secp256k1": "secp256k1:", "Ed25519": "ed25519:", "Bls12381": "bls12381g2:"}
 BASE58_ALPHABET = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
 
 
@@ -35,14 +36,18 @@ def base58_decode(text):
 
 
 def parse_public_key(text, scheme):
-    """'secp256k1:<base58 64 bytes X||Y>' or 'ed25519:<base58 32 bytes>' -> raw bytes, checked."""
+    """'secp256k1:<base58 64 bytes X||Y>', 'ed25519:<base58 32 bytes>' or 'bls12381g2:<base58 96 bytes>' -> raw
+    bytes, checked (a BLS12-381 key's curve checks are bls.check_master_key's)."""
     if not isinstance(text, str):
         raise KeyFormatError("public key must be a string")
-    prefix = "secp256k1:" if scheme == "Secp256k1" else "ed25519:"
+    prefix = KEY_PREFIXES[scheme]
     if not text.startswith(prefix):
         raise KeyFormatError("public key for " + scheme + " must start with " + prefix)
     raw = base58_decode(text[len(prefix):])
-    if scheme == "Secp256k1":
+    if scheme == "Bls12381":
+        if len(raw) != 96:
+            raise KeyFormatError("bls12381g2 public key must be 96 bytes (compressed G2), got " + str(len(raw)))
+    elif scheme == "Secp256k1":
         if len(raw) != 64:
             raise KeyFormatError("secp256k1 public key must be 64 bytes (X||Y), got " + str(len(raw)))
         x = int.from_bytes(raw[:32], "big")
@@ -57,7 +62,7 @@ def parse_public_key(text, scheme):
 
 
 def format_public_key(raw, scheme):
-    return ("secp256k1:" if scheme == "Secp256k1" else "ed25519:") + base58_encode(raw)
+    return KEY_PREFIXES[scheme] + base58_encode(raw)
 
 
 def derive_secp256k1(root_xy, tweak):

@@ -17,7 +17,9 @@ import near
 from host import fail, is_account_id, read_json, write_json
 
 STATE_KEY = "s"
-SCHEMES = ("Secp256k1", "Ed25519")
+SCHEMES = ("Secp256k1", "Ed25519", "Bls12381")
+# near/mpc's DomainPurpose: Bls12381 domains derive app keys (CKD), the others sign.
+PURPOSES = {"Secp256k1": "Sign", "Ed25519": "Sign", "Bls12381": "CKD"}
 NOT_INITIALIZED = "The protocol is not initialized."
 
 
@@ -43,7 +45,8 @@ def domain_key(domain_id):
 
 
 def root_precomputed(domain_id):
-    """The Ed25519 root of a domain in edwards.precomputed() form (96 bytes), or None."""
+    """The Ed25519 root of a domain in edwards.precomputed() form (96 bytes), the Bls12381 master key uncompressed
+    (192 bytes), or None."""
     return near.storage_read("e" + str(domain_id))
 
 
@@ -147,7 +150,8 @@ def init(args):
 
 
 def check_key(scheme, public_key):
-    """Validate a domain key; for Ed25519 return its edwards.precomputed() form (None for secp256k1)."""
+    """Validate a domain key; return its Ed25519 edwards.precomputed() form / Bls12381 uncompressed form (None
+    for secp256k1)."""
     import kdf
 
     try:
@@ -156,6 +160,10 @@ def check_key(scheme, public_key):
             import edwards
 
             return edwards.precomputed(raw)
+        if scheme == "Bls12381":
+            import bls
+
+            return bls.check_master_key(raw)
     except Exception as exc:  # noqa: BLE001 - KeyFormatError / PointError / bad types alike
         fail("Invalid public key for " + scheme + ": " + str(exc))
     return None
@@ -163,11 +171,15 @@ def check_key(scheme, public_key):
 
 def domain_spec(domain, expected_id):
     if not isinstance(domain, dict):
-        fail("Invalid domain: expected {\"id\": n, \"scheme\": \"Secp256k1\" | \"Ed25519\"}")
+        fail("Invalid domain: expected {\"id\": n, \"scheme\": \"Secp256k1\" | \"Ed25519\" | \"Bls12381\"}")
     if domain.get("id") != expected_id or isinstance(domain.get("id"), bool):
         fail("Invalid domain id: expected " + str(expected_id) + ", got " + json.dumps(domain.get("id")))
     if domain.get("scheme") not in SCHEMES:
-        fail("Invalid domain scheme: " + json.dumps(domain.get("scheme")) + " (expected Secp256k1 or Ed25519)")
+        fail("Invalid domain scheme: " + json.dumps(domain.get("scheme")) + " (expected Secp256k1, Ed25519 or Bls12381)")
+    purpose = domain.get("purpose")
+    if purpose is not None and purpose != PURPOSES[domain["scheme"]]:
+        fail("Invalid domain purpose: " + json.dumps(purpose) + " (a " + domain["scheme"] + " domain's purpose is "
+             + PURPOSES[domain["scheme"]] + ")")
     return {"id": expected_id, "scheme": domain["scheme"]}
 
 

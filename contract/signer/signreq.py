@@ -76,6 +76,9 @@ def parse_sign_args(args):
 
 def check_payload(kind, payload, domain, scheme):
     """Payload rules of the domain's scheme (the MPC nodes would fail the same way later)."""
+    if scheme not in KIND_OF_SCHEME:
+        fail("Domain " + str(domain) + " is a " + scheme + " domain for confidential key derivation: it does not sign"
+             " (use request_app_private_key).")
     if KIND_OF_SCHEME[scheme] != kind:
         fail("Malformed payload. Payload type " + kind + " does not match the " + scheme + " scheme of domain "
              + str(domain) + ".")
@@ -139,3 +142,24 @@ def write_queue(rid, queue):
         near.storage_write(queue_key(rid), json.dumps(queue))
     else:
         near.storage_remove(queue_key(rid))
+
+
+def drop_timed_out(call_args, read_queue, write_queue, event, fail_on_timeout_tera_gas):
+    """A yield timed out (its callback's {"request", "rid", "n"}): remove its queue entry, log `event`, and fail the
+    user's transaction through `fail_on_timeout` (a panic here would roll back the cleanup)."""
+    from host import TGAS, emit_event
+
+    rid = bytes.fromhex(call_args["rid"])
+    queue = read_queue(rid)
+    kept = []
+    data_id = None
+    for entry in queue:
+        if entry[1] == call_args["n"]:
+            data_id = entry[0]
+        else:
+            kept.append(entry)
+    write_queue(rid, kept)
+    emit_event(event, '{"request":' + json.dumps(call_args["request"]) + ',"data_id":' + json.dumps(data_id) + "}")
+    promise = near.promise_create(near.current_account_id(), "fail_on_timeout", "{}", 0,
+                                  fail_on_timeout_tera_gas * TGAS)
+    near.promise_return(promise)

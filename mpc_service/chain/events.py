@@ -168,6 +168,8 @@ def parse_event_log(
     if not isinstance(event, dict) or event.get("standard") != STANDARD:
         return []
     name = event.get("event")
+    if name not in ("sign_request", "sign_response", "sign_timeout"):
+        return []  # other chainsig events (governance, ckd_*) are not this parser's business
     data = event.get("data")
     if not isinstance(data, list):
         raise ContractEventError(f"{name}: 'data' must be a list")
@@ -185,8 +187,6 @@ def parse_event_log(
             out.append(PendingSignRequest(rid, domain, tweak, kind, payload, caller, data_id, block_height, block_hash, entropy))
         elif name == "sign_response":
             out.append(SignCompletion(rid, "response", block_height))
-        elif name == "sign_timeout":
-            out.append(SignCompletion(rid, "timeout", block_height))
         else:
-            return []  # other chainsig events (governance…) are not the queue's business
+            out.append(SignCompletion(rid, "timeout", block_height))
     return out

@@ -17,7 +17,7 @@ from localnet.workspaces import NEAR, TGAS, Account, ExecutionFinalResult, Worke
 from tests.contract.conftest import Deployment, deploy_signer, parameters, submit_sign, wait_event
 
 GAS = 300 * TGAS
-PAYABLE = {"sign"}
+PAYABLE = {"sign", "request_app_private_key"}
 # Exported by the toolchain, not by contract/signer: nearc's ABI blob (it cannot be overridden; see
 # docs/contract.md "Known limits") and emscripten's entry points, which nearcore refuses to call
 # (`MethodInvalidSignature`) or which trap before any state is touched (`_start`).
@@ -60,9 +60,14 @@ async def test_every_exported_method_but_sign_refuses_a_deposit(
     state_before = await d.contract.view_state()
 
     await refused(nodes[0], cid, "respond", {"request": request, "response": network.respond(request)})
+    # A CKD request object of the reference's shape (this deployment has no Bls12381 domain: the deposit check
+    # comes first either way).
+    ckd_request = {"app_public_key": "bls12381g1:" + "1" * 48, "app_id": "00" * 32, "domain_id": 2}
+    await refused(nodes[0], cid, "respond_ckd", {"request": ckd_request,
+                                                 "response": {"big_y": "bls12381g1:1", "big_c": "bls12381g1:1"}})
     views = {"public_key": {"domain_id": 0}, "derived_public_key": {"path": "p", "domain_id": 0},
              "latest_key_version": {}, "get_pending_request": {"request": request}, "state": {}, "config": {},
-             "version": {}, "contract_source_metadata": {}}
+             "version": {}, "contract_source_metadata": {}, "get_pending_ckd_request": {"request": ckd_request}}
     for method, args in views.items():
         await refused(user, cid, method, args)
     await refused(nodes[0], cid, "vote_add_domains", {"domains": [{"id": 2, "scheme": "Secp256k1"}]})
@@ -71,6 +76,7 @@ async def test_every_exported_method_but_sign_refuses_a_deposit(
     # Private methods: the deposit check comes first (as in near-sdk), so an outsider's deposit comes back too.
     await refused(user, cid, "return_signature_and_clean_state_on_success", {})
     await refused(user, cid, "fail_on_timeout", {})
+    await refused(user, cid, "return_ck_and_clean_state_on_success", {})
     owner = d.contract.as_account()
     await refused(owner, cid, "update_config", {"config": {"fail_on_timeout_tera_gas": 4}})
     await refused(owner, cid, "init", {"parameters": parameters(nodes)})
@@ -81,8 +87,8 @@ async def test_every_exported_method_but_sign_refuses_a_deposit(
                   "vote_new_parameters": {"prospective_epoch_id": 1, "proposal": parameters(nodes)}}
     for method, args in governance.items():
         await refused(nodes[0], cid, method, args)
-    checked |= {"respond", "vote_add_domains", "vote_pk", "return_signature_and_clean_state_on_success",
-                "fail_on_timeout", "update_config", "init", *views, *governance}
+    checked |= {"respond", "respond_ckd", "vote_add_domains", "vote_pk", "return_signature_and_clean_state_on_success",
+                "return_ck_and_clean_state_on_success", "fail_on_timeout", "update_config", "init", *views, *governance}
     assert await d.contract.view_state() == state_before  # nothing written, the request still pending
     assert (await d.contract.view("get_pending_request", {"request": request})).json() is not None
 

@@ -7,17 +7,20 @@ must end in a clean panic with our own message (never an internal exception, a h
 the contract's storage byte for byte as it was, and cost the caller exactly the gas it burnt (the deposit
 comes back). Views may also answer; a deposit sent to a view is refused like any other.
 
-The three deployments (Running with two keyed domains and two patched pending requests, Initializing with a
-keygen for domain 2, uninitialized) are made once per session. Examples per method are bounded so that the
+The four deployments (Running with two keyed domains and two patched pending requests, Initializing with a
+keygen for domain 2, uninitialized, Running with a Bls12381 domain 2 and a patched pending CKD request) are made
+once per session. Examples per method are bounded so that the
 file runs in about two minutes on a loaded machine.
 """
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 import os
 import re
+import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -28,8 +31,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from chainsig.kdf import derive_tweak
+from chainsig_sandbox.standin_ckd import G1_PREFIX, G2_PREFIX, StandInCkdKeys, app_id, app_public_key, encode_point
 from localnet.workspaces import NEAR, TGAS, Account, Contract, ViewFailed, Worker
 from mpc_service.chain.events import request_id_of
+from mpc_service.protocol.ckd import CkdRequesterKey
+from mpc_service.protocol.groups import BLS12381_G1
 from tests.contract.conftest import deploy_signer, parameters
 from tests.contract.network import SECP256K1_N, Network
 from tests.contract.test_deposits import PAYABLE, exported_methods
@@ -52,7 +58,7 @@ DROP = object()  # a field value meaning "remove the field"
 
 @dataclass
 class World:
-    """The session's three signer deployments and the accounts that call them."""
+    """The session's four signer deployments and the accounts that call them."""
 
     network: Network
     running: Contract
@@ -64,9 +70,13 @@ class World:
     outsider: Account
     pending: dict[str, dict[str, Any]] = field(default_factory=dict)  # kind -> request object with a queue
     keygen_event: dict[str, int] = field(default_factory=dict)
+    ckd: Contract | None = None  # Running with a Bls12381 domain 2; pending["Ckd"] is its patched CKD request
+    ckd_participants: list[Account] = field(default_factory=list)
+    ckd_keys: StandInCkdKeys | None = None
 
     def callers(self, contract: Contract) -> dict[str, Account]:
-        nodes = {self.fresh.id: self.fresh_participants,
+        ckd_id = self.ckd.id if self.ckd is not None else ""
+        nodes = {self.fresh.id: self.fresh_participants, ckd_id: self.ckd_participants,
                  self.initializing.id: self.initializing_participants}.get(contract.id, self.participants)
         return {"outsider": self.outsider, "participant": nodes[0], "contract": contract.as_account()}
 
@@ -100,20 +110,36 @@ async def _setup(worker: Worker, wasm: bytes, network: Network) -> tuple[Any, ..
         rid = bytes(request_id_of(domain, tweak, kind, payload))
         await worker.patch_state(running.contract.id, b"p" + rid, json.dumps([[os.urandom(32).hex(), 1]]).encode())
         pending[kind] = request
+    # The CKD deployment: domains 0, 1 and a Bls12381 domain 2, with a verifiable (pk1, pk2) request pending.
+    ckd_keys = StandInCkdKeys.generate()
+    ckd = await deploy_signer(worker, wasm, None)
+    (await ckd.contract.call("init_running").args_json(
+        {"parameters": parameters(ckd.participants), "domains": [*network.domains(), ckd_keys.domain(2)]})
+     .gas(300 * TGAS).transact()).into_result()
+    requester = CkdRequesterKey.generate(secrets.SystemRandom())
+    ident = app_id(outsider.id, "hostile-ckd")
+    ckd_request = {"app_public_key": app_public_key(requester, verifiable=True), "app_id": ident.hex(), "domain_id": 2}
+    rid = hashlib.sha256(b"ckd" + (2).to_bytes(4, "little") + ident + bytes(requester.public_key)
+                         + bytes(requester.public_key_g2)).digest()
+    await worker.patch_state(ckd.contract.id, b"q" + rid, json.dumps([[os.urandom(32).hex(), 1]]).encode())
+    pending["Ckd"] = ckd_request
     return (running.contract.id, running.contract.secret_key, [(p.id, p.secret_key) for p in running.participants],
             initializing.contract.id, initializing.contract.secret_key,
             [(p.id, p.secret_key) for p in initializing.participants], fresh.contract.id, fresh.contract.secret_key, [(p.id, p.secret_key) for p in fresh.participants],
-            outsider.id, outsider.secret_key, pending, event)
+            outsider.id, outsider.secret_key, pending, event, ckd.contract.id, ckd.contract.secret_key,
+            [(p.id, p.secret_key) for p in ckd.participants], ckd_keys)
 
 
 @pytest.fixture
 async def world(worker: Worker, signer_wasm: bytes, network: Network) -> World:
     if "world" not in _world:
         _world["world"] = await _setup(worker, signer_wasm, network)
-    (rid, rkey, parts, iid, ikey, iparts, fid, fkey, fparts, oid, okey, pending, event) = _world["world"]
+    (rid, rkey, parts, iid, ikey, iparts, fid, fkey, fparts, oid, okey, pending, event, cid, ckey, cparts,
+     ckd_keys) = _world["world"]
     return World(network, Contract(worker, rid, rkey), Contract(worker, iid, ikey), Contract(worker, fid, fkey),
                  [worker.account(a, k) for a, k in parts], [worker.account(a, k) for a, k in iparts],
-                 [worker.account(a, k) for a, k in fparts], worker.account(oid, okey), pending, event)
+                 [worker.account(a, k) for a, k in fparts], worker.account(oid, okey), pending, event,
+                 Contract(worker, cid, ckey), [worker.account(a, k) for a, k in cparts], ckd_keys)
 
 
 # ---- strategies -----------------------------------------------------------------------------------------
@@ -202,7 +228,7 @@ Path = tuple[Any, ...]
 class Spec:
     """How to call a method validly, and the defects that must each make the call fail."""
 
-    target: str  # "running" | "initializing" | "fresh"
+    target: str  # "running" | "initializing" | "fresh" | "ckd"
     caller: str  # the valid caller: "outsider" | "participant" | "contract"
     base: Callable[[World], dict[str, Any]]
     fields: Callable[[World, dict[str, Any]], list[tuple[Path, st.SearchStrategy[Any]]]]
@@ -266,6 +292,58 @@ def _respond_fields(w: World, a: dict[str, Any]) -> list[tuple[Path, st.SearchSt
             st.just(DROP), bad_bytes(64), other_than(response["signature"], st.lists(st.integers(0, 255), min_size=64,
                                                                                      max_size=64))))]
     return fields
+
+
+bad_g1_text = st.one_of(not_a(str), st.text(max_size=30),
+                        st.binary(max_size=60).filter(lambda b: len(b) != 48).map(lambda b: G1_PREFIX + base58.b58encode(b).decode()),
+                        st.binary(min_size=48, max_size=48).map(lambda b: "ed25519:" + base58.b58encode(b).decode()),
+                        st.just(encode_point(BLS12381_G1.identity, G1_PREFIX)), st.just(G1_PREFIX + "0OIl"))
+
+
+def _other_g1() -> str:
+    return encode_point(BLS12381_G1.base_mul(secrets.randbelow(BLS12381_G1.order - 1) + 1), G1_PREFIX)
+
+
+def _ckd_request_base(w: World) -> dict[str, Any]:
+    key = CkdRequesterKey.generate(secrets.SystemRandom())
+    return {"request": {"derivation_path": "hostile", "app_public_key": app_public_key(key, verifiable=True),
+                        "domain_id": 2}}
+
+
+def _ckd_request_fields(w: World, a: dict[str, Any]) -> list[tuple[Path, st.SearchStrategy[Any]]]:
+    pk2 = a["request"]["app_public_key"]["pk2"]
+    return [
+        (("request",), st.one_of(st.just(DROP), not_a(dict))),
+        (("request", "derivation_path"), st.one_of(st.just(DROP), not_a(str))),
+        (("request", "app_public_key"), st.one_of(st.just(DROP), bad_g1_text, st.just({}),
+                                                  st.builds(lambda: {"pk1": _other_g1(), "pk2": pk2}))),
+        (("request", "app_public_key", "pk1"), st.one_of(st.just(DROP), bad_g1_text)),
+        (("request", "app_public_key", "pk2"), st.one_of(st.just(DROP), bad_g1_text.map(
+            lambda v: v.replace(G1_PREFIX, G2_PREFIX) if isinstance(v, str) else v))),
+        (("request", "domain_id"), st.one_of(st.just(DROP), bad_u32, st.sampled_from([0, 1, 3, 7]))),
+    ]
+
+
+def _respond_ckd_base(w: World) -> dict[str, Any]:
+    request = w.pending["Ckd"]
+    assert w.ckd_keys is not None
+    return {"request": json.loads(json.dumps(request)), "response": w.ckd_keys.respond(request)}
+
+
+def _respond_ckd_fields(w: World, a: dict[str, Any]) -> list[tuple[Path, st.SearchStrategy[Any]]]:
+    request = a["request"]
+    return [
+        (("request",), st.one_of(st.just(DROP), not_a(dict))),
+        (("request", "app_id"), st.one_of(st.just(DROP), bad_bytes(32), other_than(request["app_id"],
+                                                                                    hex_text(st.just(32))))),
+        (("request", "app_public_key"), st.one_of(st.just(DROP), bad_g1_text, st.builds(_other_g1),
+                                                  st.just(request["app_public_key"]["pk1"]))),
+        (("request", "app_public_key", "pk1"), st.one_of(st.just(DROP), bad_g1_text, st.builds(_other_g1))),
+        (("request", "domain_id"), st.one_of(bad_u32, other_than(2, st.integers(0, 5)))),
+        (("response",), st.one_of(st.just(DROP), not_a(dict))),
+        (("response", "big_y"), st.one_of(st.just(DROP), bad_g1_text, st.builds(_other_g1))),
+        (("response", "big_c"), st.one_of(st.just(DROP), bad_g1_text, st.builds(_other_g1))),
+    ]
 
 
 def _vote_add_fields(w: World, a: dict[str, Any]) -> list[tuple[Path, st.SearchStrategy[Any]]]:
@@ -389,6 +467,13 @@ SPECS: dict[str, Spec] = {
     "update_config": Spec("running", "contract", lambda w: {"config": {"fail_on_timeout_tera_gas": 4}},
                           _update_config_fields),
     "return_signature_and_clean_state_on_success": Spec("running", "contract", lambda w: {}, _no_fields),
+    "request_app_private_key": Spec("ckd", "outsider", _ckd_request_base, _ckd_request_fields, deposit=1,
+                                    gas=50 * TGAS, any_caller=True),
+    "respond_ckd": Spec("ckd", "participant", _respond_ckd_base, _respond_ckd_fields),
+    "return_ck_and_clean_state_on_success": Spec("ckd", "contract", lambda w: {}, _no_fields),
+    "get_pending_ckd_request": Spec("ckd", "outsider", lambda w: {"request": json.loads(json.dumps(w.pending["Ckd"]))},
+                                    _view_fields(("request",), ("request", "app_id"), ("request", "app_public_key"),
+                                                 ("request", "domain_id")), view=True),
     "fail_on_timeout": Spec("running", "contract", lambda w: {}, _no_fields),
     "public_key": Spec("running", "outsider", lambda w: {"domain_id": 1}, _view_fields(("domain_id",)), view=True),
     "derived_public_key": Spec("running", "outsider",
@@ -416,7 +501,7 @@ SPECS: dict[str, Spec] = {
 # Methods whose every call fails whatever the arguments (only the yield machinery may call them).
 # Methods whose spec calls them in a state where even valid arguments are refused (the key-event methods outside
 # their state): the property is then that hostile arguments are refused cleanly and change nothing.
-ALWAYS_FAILS = {"return_signature_and_clean_state_on_success", "fail_on_timeout", "start_keygen_instance",
+ALWAYS_FAILS = {"return_signature_and_clean_state_on_success", "return_ck_and_clean_state_on_success", "fail_on_timeout", "start_keygen_instance",
                 "vote_cancel_keygen", "vote_abort_key_event_instance", "vote_new_parameters",
                 "start_reshare_instance", "vote_reshared", "vote_cancel_resharing"}
 
@@ -501,7 +586,10 @@ def cases(draw: st.DrawFn, spec: Spec, w: World) -> Case:
 
 
 def contract_of(w: World, spec: Spec) -> Contract:
-    return {"running": w.running, "initializing": w.initializing, "fresh": w.fresh}[spec.target]
+    contracts = {"running": w.running, "initializing": w.initializing, "fresh": w.fresh}
+    if w.ckd is not None:
+        contracts["ckd"] = w.ckd
+    return contracts[spec.target]
 
 
 PANIC_PREFIX = "Smart contract panicked: "

@@ -44,7 +44,8 @@ async def test_views(worker: Worker, signer: Deployment) -> None:
     config = (await view("config")).json()
     assert set(config) == {"sign_call_gas_attachment_requirement_tera_gas",
                            "return_signature_and_clean_state_on_success_call_tera_gas", "fail_on_timeout_tera_gas",
-                           "key_event_timeout_blocks"}
+                           "ckd_call_gas_attachment_requirement_tera_gas",
+                           "return_ck_and_clean_state_on_success_call_tera_gas", "key_event_timeout_blocks"}
     assert isinstance((await view("version")).json(), str)
     with pytest.raises(Exception, match="was not found"):
         await view("public_key", {"domain_id": 9})

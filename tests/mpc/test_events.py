@@ -40,6 +40,9 @@ def test_request_then_response_share_the_id() -> None:
 def test_unrelated_logs_are_ignored() -> None:
     assert parse("refund 5 to alice.test.near") == []
     assert parse('EVENT_JSON:{"standard":"nep141","event":"ft_transfer","data":[]}') == []
+    ckd = {"request": {"app_public_key": "bls12381g1:1", "app_id": "00" * 32, "domain_id": 2}, "caller": "a", "data_id": ""}
+    assert parse(log("ckd_request", [ckd])) == []  # CKD requests are indexed from receipts, not by this parser
+    assert parse(log("keygen_started", [{"epoch_id": 0, "domains": [], "leader": "a"}])) == []
 
 
 @pytest.mark.parametrize(
