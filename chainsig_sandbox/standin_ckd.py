@@ -13,7 +13,6 @@ CKD protocol (mpc_service/protocol/ckd.py) among its participants, as the nodes 
 
 from __future__ import annotations
 
-import hashlib
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -21,6 +20,7 @@ from typing import Any
 
 import base58
 
+from chainsig.kdf import APP_ID_PREFIX, derive_app_id
 from mpc_service.protocol import KeygenOutput, ParticipantId, keygen, run_protocols
 from mpc_service.protocol.ckd import CkdOutput, CkdRequesterKey, ckd, decrypt_ckd_output
 from mpc_service.protocol.groups import BLS12381_G2, Point, RandomSource
@@ -28,21 +28,19 @@ from mpc_service.protocol.groups import BLS12381_G2, Point, RandomSource
 __all__ = ["APP_ID_PREFIX", "G1_PREFIX", "G2_PREFIX", "StandInCkdKeys", "app_id", "app_public_key", "decode_point",
            "decrypt_response", "encode_point"]
 
-APP_ID_PREFIX = b"near-mpc v0.1.0 app_id derivation:"
 G1_PREFIX = "bls12381g1:"
 G2_PREFIX = "bls12381g2:"
-
-
-def app_id(predecessor_id: str, derivation_path: str) -> bytes:
-    """SHA3-256(prefix ‖ predecessor ‖ "," ‖ path): the app id the signer derives for a CKD request."""
-    return hashlib.sha3_256(APP_ID_PREFIX + predecessor_id.encode() + b"," + derivation_path.encode()).digest()
+app_id = derive_app_id  # the client's definition: SHA3-256(prefix ‖ predecessor ‖ "," ‖ path)
 
 
 def encode_point(point: bytes, prefix: str) -> str:
+    """Any bytes as a NEAR BLS point string, unchecked (tests also build malformed ones); `chainsig.ckd.format_bls_key`
+    is the checked form."""
     return prefix + base58.b58encode(point).decode()
 
 
 def decode_point(text: str, prefix: str) -> Point:
+    """The bytes of a NEAR BLS point string, unchecked (`chainsig.ckd.parse_g1`/`parse_g2` validate)."""
     if not text.startswith(prefix):
         raise ValueError(f"expected {prefix}<base58>, got {text!r}")
     return Point(base58.b58decode(text[len(prefix):]))
@@ -58,7 +56,7 @@ def decrypt_response(response: Mapping[str, str], requester: CkdRequesterKey, ma
                      ident: bytes) -> Point:
     """S = C − a·Y, checked to be a BLS signature on (mvk ‖ app_id) (ckd.decrypt_ckd_output)."""
     output = CkdOutput(decode_point(response["big_y"], G1_PREFIX), decode_point(response["big_c"], G1_PREFIX))
-    return decrypt_ckd_output(output, requester, master_public_key, ident)
+    return Point(decrypt_ckd_output(output, requester, master_public_key, ident))
 
 
 @dataclass(frozen=True)

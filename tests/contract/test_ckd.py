@@ -213,7 +213,7 @@ async def test_request_respond_and_decrypt(worker: Worker, ckd_signer: Deploymen
     signature = decrypt_response(result.json(), requester, ckd_keys.master_public_key, ident)
     assert signature == BLS12381_G1.sub(decode_point(good["big_c"], G1_PREFIX),
                                         BLS12381_G1.mul(decode_point(good["big_y"], G1_PREFIX),
-                                                        requester.secret.expose()))
+                                                        requester.secret.as_int()))
     assert await pending_view(ckd_signer.contract, request) is None
     late = await respond_ckd(ckd_signer.participants[0], cid, request, good)
     assert "This CKD request has timed out, was completed, or never existed." in failure(late)

@@ -9,7 +9,7 @@ from typing import Any
 import coincurve
 
 from localnet.workspaces import TGAS, Account, Contract, Worker
-from mpc_service.chain.events import SignCompletion, PendingSignRequest, parse_event_log
+from mpc_service.chain.events import PendingSignRequest, SignCompletion, parse_event_log
 from tests.contract.conftest import Deployment, submit_sign, wait_event
 from tests.contract.network import SECP256K1_N, ed25519_sign, events
 
