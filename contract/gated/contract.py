@@ -3,14 +3,16 @@
     init({"signer_id": "signer.near", "owner_id"?: <this account>})       # once, by the contract account
     mint({"account_id"}) / burn({"account_id"})                           # the owner grants / revokes the token
     is_holder({"account_id"}) -> bool
-    request_key({"app_public_key": "bls12381g1:…" | {"pk1", "pk2"}, "domain_id": n, "path"?: ""})   # payable
+    request_app_private_key({"request": {"derivation_path", "app_public_key", "domain_id"}})          # payable
         -> the signer's {"big_y", "big_c"} via `on_key`, or {"error": "..."} when the request failed or timed out
 
 The token is the simplest honest one: a set of holders kept here, minted by the owner (an NFT contract's
 `nft_tokens_for_owner` read by a cross-contract call would fit the same place). A non-holder's call panics before
-anything is sent, so the whole deposit comes back. The signer derives the key from (this contract's account,
-derivation path) and this contract uses path "<holder account>/<path>": each holder gets their own keys, and
-a key is tied to holding the token at request time. One yoctoNEAR goes to the signer; any excess is refunded.
+anything is sent, so the whole deposit comes back. The method has the signer's name and arguments and forwards the
+request unchanged, so a client calls it exactly as it would call the signer (`chainsig ckd --via <this contract>`).
+The signer derives the secret from (this contract's account, derivation path): every holder asking for a path gets
+the same secret, so content encrypted under it can be read by holders only — "decrypt if you own the token".
+One yoctoNEAR goes to the signer; any excess is refunded.
 """
 
 import json
@@ -80,27 +82,26 @@ def is_holder():
 
 
 @near.export
-def request_key():
-    args = _args()
+def request_app_private_key():
+    request = _args().get("request")
     signer_id = near.storage_read("signer")
     if signer_id is None:
         near.panic_utf8("not initialized")
     user = near.predecessor_account_id()
     if not near.storage_has_key("h:" + user):
         near.panic_utf8(user + " holds no token of " + near.current_account_id() + ": no key for non-holders")
-    path = args.get("path", "")
-    domain_id = args.get("domain_id")
-    app_public_key = args.get("app_public_key")
-    if not isinstance(path, str) or not isinstance(domain_id, int) or app_public_key is None:
-        near.panic_utf8("expected {\"app_public_key\", \"domain_id\": int, \"path\"?: str}")
+    if (not isinstance(request, dict) or not isinstance(request.get("derivation_path"), str)
+            or not isinstance(request.get("domain_id"), int) or request.get("app_public_key") is None):
+        near.panic_utf8("expected {\"request\": {\"derivation_path\": str, \"app_public_key\", \"domain_id\": int}}")
     attached = near.attached_deposit()
     if attached < 1:
         near.panic_utf8("attach at least 1 yoctoNEAR")
     if attached > 1:
         refund = near.promise_batch_create(user)
         near.promise_batch_action_transfer(refund, attached - 1)
-    ckd_args = json.dumps({"request": {"derivation_path": user + "/" + path, "app_public_key": app_public_key,
-                                       "domain_id": domain_id}})
+    ckd_args = json.dumps({"request": {"derivation_path": request["derivation_path"],
+                                       "app_public_key": request["app_public_key"],
+                                       "domain_id": request["domain_id"]}})
     promise = near.promise_create(signer_id.decode(), "request_app_private_key", ckd_args, 1, CKD_GAS)
     callback = near.promise_then(promise, near.current_account_id(), "on_key", json.dumps({"user": user}), 0,
                                  CALLBACK_GAS)

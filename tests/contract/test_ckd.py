@@ -357,17 +357,18 @@ async def test_gated_example_serves_holders_only(worker: Worker, ckd_signer: Dep
     assert (await gated.view("is_holder", {"account_id": holder.id})).json() is True
 
     requester = requester_key()
-    args = {"app_public_key": app_public_key(requester, verifiable=True), "domain_id": CKD_DOMAIN_ID, "path": "k"}
+    args = {"request": {"derivation_path": "k", "app_public_key": app_public_key(requester, verifiable=True),
+                        "domain_id": CKD_DOMAIN_ID}}
     before = int((await outsider.view_account())["amount"])
-    denied = await outsider.call(gated.id, "request_key").args_json(args).deposit(NEAR // 10).gas(150 * TGAS) \
+    denied = await outsider.call(gated.id, "request_app_private_key").args_json(args).deposit(NEAR // 10).gas(150 * TGAS) \
         .transact()
     assert "holds no token" in failure(denied)
     burnt = sum(o.tokens_burnt for o in denied.outcomes)
     assert before - int((await outsider.view_account())["amount"]) == burnt  # the deposit came back
 
-    pending = await holder.call(gated.id, "request_key").args_json(args).deposit(1).gas(150 * TGAS).transact_async()
+    pending = await holder.call(gated.id, "request_app_private_key").args_json(args).deposit(1).gas(150 * TGAS).transact_async()
     item = await wait_event(pending, "ckd_request")
-    ident = app_id(gated.id, holder.id + "/k")
+    ident = app_id(gated.id, "k")  # the app is (gate, path): every holder gets the same secret
     assert item["request"]["app_id"] == ident.hex() and item["caller"] == gated.id
     good = ckd_keys.respond(item["request"])
     (await respond_ckd(ckd_signer.participants[0], ckd_signer.contract.id, item["request"], good)).into_result()

@@ -73,3 +73,47 @@ def test_app_secrets_are_deterministic_distinct_and_never_held_by_a_node(cluster
 
     blob = encrypt(first.secret.symmetric_key(), b"the diary", b"aad")
     assert decrypt(again.secret.symmetric_key(), blob, b"aad") == b"the diary"
+
+
+def test_the_token_gate_serves_holders_the_same_secret_and_refuses_others(cluster: E2ECluster) -> None:
+    """`contract/gated` (docs/ckd.md's walkthrough): holders of its token ask through it and get the same secret for
+    a path (the app is (gate, path)), so what one encrypts another decrypts; a non-holder is refused by the gate."""
+    from chainsig.ckd import decrypt, encrypt
+    from chainsig.errors import ContractFailureError
+    from contract.build import PROJECT_CONTRACTS, build_contract
+
+    domain_id = _domain_of(cluster, "Bls12381") or _add_ckd_domain(cluster)
+    wasm = build_contract(PROJECT_CONTRACTS["gated"], "gated").read_bytes()
+    publisher, reader, outsider = cluster.new_user(), cluster.new_user(), cluster.new_user()
+
+    async def deploy() -> str:
+        worker = cluster.connect()
+        try:
+            gate = await worker.dev_deploy(wasm)
+            (await gate.call("init").args_json({"signer_id": CONTRACT_ID}).transact()).into_result()
+            for holder in (publisher, reader):
+                (await gate.call("mint").args_json({"account_id": holder.account_id}).transact()).into_result()
+            return str(gate.id)
+        finally:
+            await worker.close()
+
+    gate = cluster.run(deploy())
+
+    def through_gate(creds: Any) -> CkdResult:
+        return asyncio.run(request_app_secret(cluster.rpc, CONTRACT_ID, creds, "issue-1", domain_id=DomainId(domain_id),
+                                              via_contract=gate, timeout_s=120))
+
+    published = through_gate(publisher)
+    read = through_gate(reader)
+    assert published.secret.app_id == read.secret.app_id and published.secret.account_id == gate
+    assert read.secret.secret.reveal() == published.secret.secret.reveal()
+    blob = encrypt(published.secret.symmetric_key(), b"issue 1 for holders", b"issue-1")
+    assert decrypt(read.secret.symmetric_key(), blob, b"issue-1") == b"issue 1 for holders"
+    with pytest.raises(ContractFailureError, match="holds no token"):
+        through_gate(outsider)
+
+
+def _domain_of(cluster: E2ECluster, scheme: str) -> int | None:
+    """The id of a keyed domain of `scheme`, if there is one."""
+    state: dict[str, Any] = cluster.run(cluster.view("state", {}))
+    return next((int(d["id"]) for d in state["domains"] if d["scheme"] == scheme), None)
