@@ -102,6 +102,33 @@ class TripleGenerator(ABC):
         """A protocol instance producing ``count`` triples for ``me``."""
 
 
+
+def confirm_public_data(ch: Channel, round_no: int, others: frozenset[ParticipantId], label: bytes, sid: bytes,
+                        publics: Sequence[TriplePublic], phase: str) -> ProtocolBody[None]:
+    """A generator's last round: every party broadcasts a hash of all public triple data (the A, B, C commitment
+    polynomials); a party whose hash differs is named."""
+    transcript = Transcript(label).append(b"sid", sid)
+    for pub in publics:
+        for poly in (pub.a_commitments, pub.b_commitments, pub.c_commitments):
+            for p in poly:
+                transcript.append(b"P", p)
+    final = transcript.digest()
+    ch.broadcast(round_no, Writer().blob(final).finish())
+    got = yield Receive(round_no, others)
+    for j in sorted(got):
+        r = Reader(got[j], j)
+        theirs = r.blob(64)
+        r.finish()
+        if theirs != final:
+            raise CommitmentMismatchError("public triple data differs", culprit=j, phase=phase)
+
+
+def make_triples(me: ParticipantId, publics: Sequence[TriplePublic], a_shares: Sequence[int], b_shares: Sequence[int],
+                 c_shares: Sequence[int]) -> list[Triple]:
+    """This party's triples, each secret usable once."""
+    return [Triple(me, pub, SingleUse(TripleSecrets(a, b, c), "triple"))
+            for pub, a, b, c in zip(publics, a_shares, b_shares, c_shares, strict=True)]
+
 def _domain(sid: SessionId, me: ParticipantId) -> bytes:
     return b"triples/commit" + sid + me.to_bytes(4, "big")
 
@@ -276,23 +303,7 @@ class HonestMajorityTripleGenerator(TripleGenerator):
                 c_shares.append(c_me)
 
             # Round 5: confirm everyone holds the same public triple data.
-            final_t = Transcript(b"triples/confirm").append(b"sid", sid)
-            for pub in publics:
-                for poly in (pub.a_commitments, pub.b_commitments, pub.c_commitments):
-                    for p in poly:
-                        final_t.append(b"P", p)
-            final = final_t.digest()
-            ch.broadcast(5, Writer().blob(final).finish())
-            got = yield Receive(5, others)
-            for j in sorted(got):
-                r = Reader(got[j], j)
-                theirs = r.blob(64)
-                r.finish()
-                if theirs != final:
-                    raise CommitmentMismatchError("public triple data differs", culprit=j, phase="triples/confirm")
-            return [
-                Triple(me, pub, SingleUse(TripleSecrets(a, b, c), "triple"))
-                for pub, a, b, c in zip(publics, a_shares, b_shares, c_shares)
-            ]
+            yield from confirm_public_data(ch, 5, others, b"triples/confirm", sid, publics, "triples/confirm")
+            return make_triples(me, publics, a_shares, b_shares, c_shares)
 
         return Protocol("triples", ps, me, 6, body)

@@ -59,7 +59,6 @@ from .ot import (
 )
 from .polynomial import Polynomial, add_commitments, eval_commitment, eval_point
 from .proofs import DleqProof, prove_dleq, verify_dleq
-from .secret import SingleUse
 from .transcript import HashCommitment, Transcript, commit, open_commitment
 from .triples import (
     MAX_TRIPLES_PER_RUN,
@@ -67,7 +66,8 @@ from .triples import (
     Triple,
     TripleGenerator,
     TriplePublic,
-    TripleSecrets,
+    confirm_public_data,
+    make_triples,
 )
 from .types import ParticipantId, SessionId
 from .wire import Reader, Writer
@@ -298,24 +298,8 @@ class DishonestMajorityTripleGenerator(TripleGenerator):
                 c_shares.append(c_me)
 
             # Step 5: confirm everyone holds the same public triple data.
-            final_t = Transcript(b"triples-ot/confirm").append(b"sid", sid)
-            for pub in publics:
-                for poly in (pub.a_commitments, pub.b_commitments, pub.c_commitments):
-                    for p in poly:
-                        final_t.append(b"P", p)
-            final = final_t.digest()
-            ch.broadcast(9, Writer().blob(final).finish())
-            got = yield Receive(9, others)
-            for j in sorted(got):
-                r = Reader(got[j], j)
-                theirs = r.blob(64)
-                r.finish()
-                if theirs != final:
-                    raise CommitmentMismatchError("public triple data differs", culprit=j, phase=_PHASE)
-            return [
-                Triple(me, pub, SingleUse(TripleSecrets(a, b, c), "triple"))
-                for pub, a, b, c in zip(publics, a_shares, b_shares, c_shares)
-            ]
+            yield from confirm_public_data(ch, 9, others, b"triples-ot/confirm", sid, publics, _PHASE)
+            return make_triples(me, publics, a_shares, b_shares, c_shares)
 
         return Protocol(_PHASE, ps, me, 10, body)
 

@@ -22,6 +22,7 @@ from typing import Any
 from chainsig.types import PayloadScheme
 from mpc_service.__main__ import run_node
 from mpc_service.assets import AssetKind
+from mpc_service.chain.events import PendingSignRequest
 from mpc_service.context import channel
 from mpc_service.control import EcdsaSignRequest
 from mpc_service.node import MpcNode
@@ -47,7 +48,8 @@ class CrossSchemeLeader(MpcNode):
             await asyncio.sleep(0.2)
             ecdsa = self.ctx.domains_of("Secp256k1")
             for req in list(self.ctx.seen.values()):
-                if req.payload_kind is not PayloadScheme.EDDSA or len(req.payload) != 32 or req.instance_id in attacked or not ecdsa:
+                if (not isinstance(req, PendingSignRequest) or req.payload_kind is not PayloadScheme.EDDSA
+                        or len(req.payload) != 32 or req.instance_id in attacked or not ecdsa):
                     continue
                 attacked.add(req.instance_id)
                 for named in (req.domain_id, ecdsa[0]):
@@ -108,7 +110,8 @@ class BadSharesForger(MpcNode):
         while True:
             await asyncio.sleep(0.1)
             for req in list(self.ctx.seen.values()):
-                if req.instance_id in forged or self.indexer.latest_height - req.block_height > 20:
+                if (not isinstance(req, PendingSignRequest) or req.instance_id in forged
+                        or self.indexer.latest_height - req.block_height > 20):
                     continue
                 forged.add(req.instance_id)
                 if req.payload_kind is PayloadScheme.ECDSA:

@@ -1,7 +1,8 @@
 """Resharing end to end: five node processes (threshold 3) plus a standby node; the participants vote new parameters
-that drop node 0, add the standby and raise the threshold to 4; the nodes reshare both domains; the keys stay the
-same, every derived key stays valid, signing goes on before, during and after, and with one continuing node stopped
-the joined node takes part in signing (4 of 5: the OT-based triple generator makes the ECDSA assets). Then: a keygen
+that drop node 0, add the standby and raise the threshold to 4; the nodes reshare the secp256k1, ed25519 and
+BLS12-381 (CKD) domains; the keys stay the same, every derived key and CKD app secret stays the same, signing goes on
+before, during and after, and with one continuing node stopped the joined node takes part in signing and CKD (4 of
+5: the OT-based triple generator makes the ECDSA assets). Then: a keygen
 attempt and a reshare attempt that lose a node are retried and complete, and a resharing that cannot finish is
 cancelled.
 
@@ -30,6 +31,8 @@ ROOT = Path(__file__).resolve().parents[2]
 CONTRACT_ID = "signer.test.near"
 NODES, THRESHOLD = 5, 3
 NEW_THRESHOLD = 4  # above half of the new set: triples need the dishonest-majority generator
+DOMAINS = ("Secp256k1", "Ed25519", "Bls12381")  # ids 0, 1, 2: both signature schemes and a CKD domain
+CKD_DOMAIN = 2
 STANDBY = NODES  # the sixth node's index and, after the vote, its participant id
 
 
@@ -64,6 +67,15 @@ class Reshare:
             assert isinstance(sig, EcdsaSignature if domain == 0 else Ed25519Signature)
             assert sig.verify(payload, key), f"{path}: signature does not verify under the derived key"
 
+    def app_secret(self, creds: Any, path: str) -> bytes:
+        """The CKD app secret of (creds' account, path), decrypted and verified against the domain's key."""
+        from chainsig.ckd import request_app_secret
+        from chainsig.types import DomainId
+
+        result = self.run(request_app_secret(self.rpc, CONTRACT_ID, creds, path, domain_id=DomainId(CKD_DOMAIN),
+                                             timeout_s=90))
+        return result.secret.secret.reveal()
+
     def vote_new_parameters(self, index: int, ballot: dict[str, Any]) -> None:
         """An operator's vote with its node's key: `python -m mpc_service vote-new-parameters`."""
         import json
@@ -90,7 +102,7 @@ def net() -> Iterator[Reshare]:
     from chainsig_sandbox.network import NetworkOptions, SignerNetwork
 
     network = asyncio.run(SignerNetwork.start(NetworkOptions(nodes=NODES, threshold=THRESHOLD, standby=1,
-                                                             pools=(16, 4), ready_timeout_s=300)))
+                                                             pools=(16, 4), ready_timeout_s=300, domains=DOMAINS)))
     try:
         yield Reshare(network)
     finally:
@@ -105,6 +117,7 @@ def test_participants_change_and_every_derived_key_stays(net: Reshare) -> None:
     paths = [f"acct-{i}" for i in range(3)]
     derived_before = {(p, d): str(derive_public_key(keys_before[d], user.account_id, p)) for p in paths for d in (0, 1)}
     net.sign(user, [("before", os.urandom(32), 0), ("before-ed", os.urandom(32), 1)])
+    secret_before = net.app_secret(user, "vault")
 
     standby = net.spec.everyone[STANDBY]
     proposal = {"threshold": NEW_THRESHOLD, "participants": {"next_id": NODES + 1, "participants": [
@@ -128,7 +141,7 @@ def test_participants_change_and_every_derived_key_stays(net: Reshare) -> None:
 
     def ready() -> bool:
         statuses = [net.run(fetch_status(net.spec.everyone[i])) for i in (1, 2, 3, 4, STANDBY)]
-        return all(s is not None and len(s["keyshares"]) == 2 and s["pools"]["presignatures_owned"] >= 1
+        return all(s is not None and len(s["keyshares"]) == len(DOMAINS) and s["pools"]["presignatures_owned"] >= 1
                    for s in statuses)
 
     # Requests made right at the switch are answered by the new set as soon as it has presignatures again.
@@ -137,6 +150,7 @@ def test_participants_change_and_every_derived_key_stays(net: Reshare) -> None:
     net.wait("the new set's key shares and presignatures", ready)
     refilled = time.monotonic()
     net.sign(user, [("after", os.urandom(32), 0), ("after-ed", os.urandom(32), 1)])
+    assert net.app_secret(user, "vault") == secret_before, "the CKD app secret changed with the resharing"
     # The recovery figure in docs/node.md: from seeing the new epoch to the first signatures of the new epoch, and
     # to every new participant owning presignatures again.
     print(f"\nresharing recovery: requests made at the switch answered {answered - switched:.1f} s after the new "
@@ -155,6 +169,7 @@ def test_participants_change_and_every_derived_key_stays(net: Reshare) -> None:
     net.procs.stop(1)
     try:
         net.sign(user, [("joined", os.urandom(32), 0), ("joined-ed", os.urandom(32), 1)])
+        assert net.app_secret(user, "vault") == secret_before
     finally:
         net.procs.start(1)
 
@@ -169,8 +184,10 @@ def test_a_keygen_attempt_broken_by_a_restart_is_retried_and_completes(net: Resh
     from localnet.rpc.home import read_validator_key
     from localnet.workspaces import connect
 
-    running = sorted(p[1] for p in net.state()["participants"]["participants"])
+    state = net.state()
+    running = sorted(p[1] for p in state["participants"]["participants"])
     victim = running[2]  # not the leader (the lowest id)
+    new_domain = int(state["next_domain_id"])
     marks = _log_marks(net, running)
 
     async def vote() -> None:
@@ -180,7 +197,8 @@ def test_a_keygen_attempt_broken_by_a_restart_is_retried_and_completes(net: Resh
                 node = net.spec.everyone[index]
                 account = worker.account(node.account_id, SecretKey.from_bytes(node.account_keys[0].seed.expose()))
                 (await account.call(CONTRACT_ID, "vote_add_domains")
-                 .args_json({"domains": [{"id": 2, "scheme": "Secp256k1"}]}).gas(300 * 10**12).transact()).into_result()
+                 .args_json({"domains": [{"id": new_domain, "scheme": "Secp256k1"}]}).gas(300 * 10**12)
+                 .transact()).into_result()
         finally:
             await worker.close()
 
@@ -192,11 +210,11 @@ def test_a_keygen_attempt_broken_by_a_restart_is_retried_and_completes(net: Resh
     finally:
         net.procs.stop(victim, kill=True)
         net.procs.start(victim)
-    net.wait("domain 2 keyed", lambda: (s := net.state())["protocol_state"] == "Running"
-             and any(d["id"] == 2 and d.get("public_key") for d in s["domains"]), timeout_s=300)
+    net.wait("the new domain keyed", lambda: (s := net.state())["protocol_state"] == "Running"
+             and any(d["id"] == new_domain and d.get("public_key") for d in s["domains"]), timeout_s=300)
     started = {e["key_event_id"]["attempt_id"] for e in _log_events(net, marks, "keygen starting")}
     assert max(started) >= 1, started
-    failed = _log_events(net, marks, "keygen of domain 2 failed")
+    failed = _log_events(net, marks, f"keygen of domain {new_domain} failed")
     assert any(victim in e.get("waiting_for", []) for e in failed), "no node named the lost participant"
 
 
