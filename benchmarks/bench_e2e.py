@@ -77,36 +77,57 @@ def _profile(pids: dict[str, int], out: Path, seconds: int) -> list[Any]:
             for name, pid in pids.items()]
 
 
-async def _sustained(rpc_url: str, creds: list[Any], seconds: float, rate: float, pids: dict[str, int]) -> None:
+async def _sustained(rpc_url: str, rpc: Any, creds: list[Any], seconds: float, rate: float,
+                     pids: dict[str, int]) -> dict[str, Any]:
     """Requests submitted at a fixed `rate` for `seconds` (more than the pools hold, so asset generation has to keep
-    up): answered per second over the whole run and per-request latency."""
+    up): answered per second over the whole run, per-request latency (ms; blocks for up to 100 evenly spread
+    requests), timeouts, and CPU milliseconds per answered signature of each process."""
+    from chainsig.errors import RequestTimedOutError
     from chainsig.sign import DomainId, SignRequest, request_signature
 
     count = int(seconds * rate)
     cpu0 = {name: _cpu_s(pid) for name, pid in pids.items()}
     t0 = time.monotonic()
     latencies: list[float] = []
+    hashes: dict[int, tuple[str, str]] = {}
 
     async def one(i: int) -> None:
         await asyncio.sleep(i / rate)
         start = time.monotonic()
-        await request_signature(rpc_url, CONTRACT_ID, creds[i % len(creds)],
-                                SignRequest(f"sustained-{i}", os.urandom(32), DomainId(0)), timeout_s=120)
+        user = creds[i % len(creds)]
+        result = await request_signature(rpc_url, CONTRACT_ID, user,
+                                         SignRequest(f"sustained-{i}", os.urandom(32), DomainId(0)), timeout_s=120)
         latencies.append(time.monotonic() - start)
+        if result.transaction_hash is not None:
+            hashes[i] = (result.transaction_hash, user.account_id)
 
     results = await asyncio.gather(*(one(i) for i in range(count)), return_exceptions=True)
     elapsed = time.monotonic() - t0
+    cpu = {name: round(_cpu_s(pid) - cpu0[name], 1) for name, pid in pids.items()}
     failures = [r for r in results if isinstance(r, BaseException)]
-    print(f"sustained: {count} secp256k1 requests at {rate:g}/s for {seconds:g} s: {count - len(failures)} answered, "
-          f"{len(failures)} failed, all done after {elapsed:.2f} s -> {(count - len(failures)) / elapsed:.1f} "
-          f"signatures/s")
+    timeouts = sum(1 for r in failures if isinstance(r, RequestTimedOutError))
+    answered = count - len(failures)
+    print(f"sustained: {count} secp256k1 requests at {rate:g}/s for {seconds:g} s: {answered} answered, "
+          f"{timeouts} timed out, {len(failures) - timeouts} failed otherwise, all done after {elapsed:.2f} s -> "
+          f"{answered / elapsed:.1f} signatures/s")
+    sample = sorted(hashes)[:: max(1, len(hashes) // 100)]
+    blocks = [await _blocks(rpc, *hashes[i]) for i in sample]
+    figures: dict[str, Any] = {"rate": rate, "seconds": seconds, "requests": count, "answered": answered,
+                               "timeouts": timeouts, "failed": len(failures) - timeouts,
+                               "signatures_per_s": round(answered / elapsed, 1)}
     if latencies:
         print(f"  latency ms (submit -> final outcome): p50 {_pct(latencies, .5) * 1000:.0f}  "
               f"p95 {_pct(latencies, .95) * 1000:.0f}")
-    cpu = {name: round(_cpu_s(pid) - cpu0[name], 1) for name, pid in pids.items()}
-    print(f"  CPU seconds (2 cores shared): {cpu}")
+        figures.update(p50_ms=round(_pct(latencies, .5) * 1000), p95_ms=round(_pct(latencies, .95) * 1000))
+    if blocks:
+        print(f"  latency blocks ({len(blocks)} requests): p50 {_pct(blocks, .5):.0f}  p95 {_pct(blocks, .95):.0f}")
+        figures.update(p50_blocks=_pct(blocks, .5), p95_blocks=_pct(blocks, .95))
+    per_sig = {name: round(1000 * c / max(answered, 1), 1) for name, c in cpu.items()}
+    print(f"  CPU seconds (2 cores shared): {cpu}; CPU ms per answered signature: {per_sig}")
+    figures["cpu_ms_per_signature"] = per_sig
     for f in failures[:3]:
         print(f"  failure: {type(f).__name__}: {f}")
+    return figures
 
 
 async def _ckd(net: Any, rpc: Any, creds: Any, count: int) -> dict[str, Any]:
@@ -200,7 +221,7 @@ async def bench(work: Path, sequential: int, burst: int, users: int, profile: Pa
             for f in failures[:3]:
                 print(f"  failure: {type(f).__name__}: {f}")
             if sustained_s > 0:
-                await _sustained(rpc_url, creds, sustained_s, rate, pids)
+                figures["sustained"] = await _sustained(rpc_url, rpc, creds, sustained_s, rate, pids)
             statuses = [await net.node_status(n.index) for n in spec.nodes]
             print("node pools after the burst (presignatures owned):",
                   [s["pools"]["presignatures_owned"] if s else None for s in statuses])

@@ -26,7 +26,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import NewType
+from typing import Any, NewType
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes
@@ -226,21 +226,34 @@ class AssetStore:
 
         The id is recorded in the `taken` audit table in the same transaction (its primary key would refuse a
         second take of the same id even if the asset were somehow stored again)."""
+        return self.take_owned_many(kind, [asset_id])[0]
+
+    def take_owned_many(self, kind: AssetKind, asset_ids: Sequence[AssetId]) -> list[TakenAsset]:
+        """`take_owned` for several assets in one transaction (one durable commit: a presignature's two triples).
+        Every one present is deleted; raises `AssetNotFound` if any was already taken."""
+        rows = []
         with self._lock:
             self._db.execute("BEGIN IMMEDIATE")
             try:
-                row = self._db.execute(
-                    "DELETE FROM assets WHERE kind = ? AND id = ? RETURNING owner, participants, domain_id, nonce, "
-                    "ciphertext", (kind.value, asset_id),
-                ).fetchone()
-                if row is not None:
-                    self._db.execute("INSERT INTO taken VALUES (?, ?, ?)", (kind.value, asset_id, time.time_ns()))
+                for asset_id in asset_ids:
+                    row = self._db.execute(
+                        "DELETE FROM assets WHERE kind = ? AND id = ? RETURNING owner, participants, domain_id, "
+                        "nonce, ciphertext", (kind.value, asset_id),
+                    ).fetchone()
+                    if row is not None:
+                        self._db.execute("INSERT INTO taken VALUES (?, ?, ?)",
+                                         (kind.value, asset_id, time.time_ns()))
+                    rows.append(row)
                 self._db.execute("COMMIT")
             except BaseException:
                 self._db.execute("ROLLBACK")
                 raise
-        if row is None:
-            raise AssetNotFound(f"{kind.value} {asset_id}")
+        missing = [a for a, row in zip(asset_ids, rows, strict=True) if row is None]
+        if missing:
+            raise AssetNotFound(f"{kind.value} {', '.join(missing)}")
+        return [self._opened(kind, asset_id, row) for asset_id, row in zip(asset_ids, rows, strict=True)]
+
+    def _opened(self, kind: AssetKind, asset_id: AssetId, row: tuple[Any, ...]) -> TakenAsset:
         owner, ps, domain_id, nonce, ciphertext = row
         value = self._open(nonce, ciphertext, self._asset_aad(kind, asset_id, owner, ps, domain_id),
                            f"{kind.value} {asset_id}")
