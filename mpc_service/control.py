@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Self
 
 from mpc_service.errors import MpcError
 from mpc_service.jsonsafe import loads_bounded
@@ -132,8 +132,9 @@ class EcdsaSignRequest:
 
 
 @dataclass(frozen=True)
-class FrostSignRequest:
-    kind: ClassVar[str] = "frost"
+class _SessionTask:
+    """A task for one request instance in a session the leader opens (what FROST signing and CKD share)."""
+
     request_id: RequestId
     instance_id: RequestId
     domain_id: DomainId
@@ -145,28 +146,19 @@ class FrostSignRequest:
                 "domain_id": self.domain_id, "participants": list(self.participants), "session": self.session}
 
     @classmethod
-    def parse(cls, obj: dict[str, Any]) -> FrostSignRequest:
+    def parse(cls, obj: dict[str, Any]) -> Self:
         return cls(_request_id(obj, "request_id"), _request_id(obj, "instance_id"),
                    DomainId(_int(obj, "domain_id", 0, 2**32 - 1)), _participants(obj), _text(obj, "session"))
 
 
 @dataclass(frozen=True)
-class CkdRequest:
+class FrostSignRequest(_SessionTask):
+    kind: ClassVar[str] = "frost"
+
+
+@dataclass(frozen=True)
+class CkdRequest(_SessionTask):
     kind: ClassVar[str] = "ckd"
-    request_id: RequestId
-    instance_id: RequestId
-    domain_id: DomainId
-    participants: tuple[ParticipantId, ...]
-    session: str  # makes the channel unique per attempt
-
-    def fields(self) -> dict[str, Any]:
-        return {"request_id": self.request_id.hex(), "instance_id": self.instance_id.hex(),
-                "domain_id": self.domain_id, "participants": list(self.participants), "session": self.session}
-
-    @classmethod
-    def parse(cls, obj: dict[str, Any]) -> CkdRequest:
-        return cls(_request_id(obj, "request_id"), _request_id(obj, "instance_id"),
-                   DomainId(_int(obj, "domain_id", 0, 2**32 - 1)), _participants(obj), _text(obj, "session"))
 
 
 @dataclass(frozen=True)
