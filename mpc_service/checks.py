@@ -56,15 +56,7 @@ def check_sign_task(own: PendingRequest, *, request_id: RequestId, domain_id: Do
     Returns `own`, a sign request."""
     if not isinstance(own, PendingSignRequest):
         raise TaskRefused("the instance the task names is not a sign request")
-    if own.request_id != request_id:
-        raise TaskRefused("the request content differs from this node's copy of the instance")
-    if own.domain_id != domain_id:
-        raise TaskRefused(f"the task names domain {domain_id}, the request is for domain {own.domain_id}")
-    have = domains.get(domain_id)
-    if have is None:
-        raise TaskRefused(f"domain {domain_id} has no key share here")
-    if have != scheme:
-        raise TaskRefused(f"domain {domain_id} is {have}, the task would produce {scheme}")
+    _check_instance(own, request_id=request_id, domain_id=domain_id, scheme=scheme, domains=domains)
     if SCHEME_OF_PAYLOAD.get(own.payload_kind) != scheme:
         raise TaskRefused(f"a {own.payload_kind.value} payload cannot be signed with {scheme}")
     check_payload(own.payload_kind, own.payload)
@@ -77,14 +69,22 @@ def check_ckd_task(own: PendingRequest, *, request_id: RequestId, domain_id: Dom
     the domain is a Bls12381 (CKD) domain keyed here. Returns `own`."""
     if not isinstance(own, PendingCkdRequest):
         raise TaskRefused("the instance the task names is not a CKD request")
+    _check_instance(own, request_id=request_id, domain_id=domain_id, scheme=CKD_SCHEME, domains=domains)
+    return own
+
+
+def _check_instance(own: PendingRequest, *, request_id: RequestId, domain_id: DomainId, scheme: str,
+                    domains: Mapping[DomainId, str]) -> None:
+    """What every task's instance must match: the task's content and domain, a domain keyed here with `scheme`."""
     if own.request_id != request_id:
         raise TaskRefused("the request content differs from this node's copy of the instance")
     if own.domain_id != domain_id:
         raise TaskRefused(f"the task names domain {domain_id}, the request is for domain {own.domain_id}")
     have = domains.get(domain_id)
-    if have != CKD_SCHEME:
-        raise TaskRefused(f"domain {domain_id} is {have or 'not keyed here'}, not a {CKD_SCHEME} (CKD) domain")
-    return own
+    if have is None:
+        raise TaskRefused(f"domain {domain_id} has no key share here")
+    if have != scheme:
+        raise TaskRefused(f"domain {domain_id} is {have}, the task would produce {scheme}")
 
 
 def check_signing_set(participants: Collection[ParticipantId], *, sender: ParticipantId, me: ParticipantId,

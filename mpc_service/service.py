@@ -13,10 +13,10 @@ import logging
 import time
 from collections.abc import Mapping
 
-from mpc_service.chain.events import PendingCkdRequest, PendingRequest
+from mpc_service.chain.events import PendingRequest
 from mpc_service.chain.indexer import BlockUpdate, Indexer
 from mpc_service.chain.rpc import JsonRpc
-from mpc_service.checks import TaskRefused, check_ckd_task, check_sign_task
+from mpc_service.checks import TaskRefused
 from mpc_service.context import NodeContext
 from mpc_service.errors import MpcError
 from mpc_service.protocol import ProtocolError
@@ -98,11 +98,7 @@ class RequestService:
             if scheme is None or provider is None:
                 raise MpcError(f"no key share for domain {req.domain_id}")
             # The leader checks what followers check, before any asset is taken.
-            if isinstance(req, PendingCkdRequest):
-                check_ckd_task(req, request_id=rid, domain_id=req.domain_id, domains=ctx.keyed_schemes())
-            else:
-                check_sign_task(req, request_id=rid, domain_id=req.domain_id, scheme=scheme,
-                                domains=ctx.keyed_schemes())
+            provider.check(req)
             # A `sign` receipt may have failed (bad deposit or gas): ask the contract, never spend a presignature on it.
             # At "optimistic": the indexer reads blocks as they are produced; on a real chain "final" lags a few
             # blocks behind, where a fresh request is not pending yet.

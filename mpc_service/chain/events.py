@@ -39,6 +39,11 @@ def request_id_of(domain_id: int, tweak: bytes, kind: PayloadScheme | str, paylo
     return RequestId(hashlib.sha256(body).digest())
 
 
+def instance_id_of(request_id: RequestId, data_id: str) -> RequestId:
+    """The id of one on-chain request instance: SHA-256 over the content id and the receipt (or data) id."""
+    return RequestId(hashlib.sha256(b"instance|" + request_id + data_id.encode()).digest())
+
+
 @dataclass(frozen=True)
 class PendingSignRequest:
     """A pending sign request seen on chain, with the entropy of the block it appeared in.
@@ -63,8 +68,7 @@ class PendingSignRequest:
 
     @property
     def instance_id(self) -> RequestId:
-        """The id of this on-chain request instance: SHA-256 over the content id and the receipt (or data) id."""
-        return RequestId(hashlib.sha256(b"instance|" + self.request_id + self.data_id.encode()).digest())
+        return instance_id_of(self.request_id, self.data_id)
 
     def respond_request(self) -> dict[str, Any]:
         """The `request` argument of the contract's `respond`."""
@@ -102,7 +106,7 @@ class PendingCkdRequest:
 
     @property
     def instance_id(self) -> RequestId:
-        return RequestId(hashlib.sha256(b"instance|" + self.request_id + self.data_id.encode()).digest())
+        return instance_id_of(self.request_id, self.data_id)
 
     def respond_request(self) -> dict[str, Any]:
         """The `request` argument of `respond_ckd` and `get_pending_ckd_request`."""

@@ -36,8 +36,13 @@ class SchemeProvider(ABC):
         self.ctx = ctx
 
     @abstractmethod
+    def check(self, request: PendingRequest) -> None:
+        """The checks a follower makes of a task for `request` (`mpc_service.checks`), which the leader runs
+        before anything is taken; `TaskRefused` when it fails."""
+
+    @abstractmethod
     async def lead(self, request: PendingRequest) -> dict[str, Any]:
-        """Produce the contract's response to `request` (already checked) with a signing set of live peers.
+        """Produce the contract's response to `request` (already passed `check`) with a signing set of live peers.
         Raises `NotReady` when it cannot start yet, `ProtocolError`/`ProtocolTimeout` when a run fails."""
 
     @abstractmethod

@@ -13,7 +13,7 @@ import secrets
 from typing import Any
 
 from chainsig.ckd import verify_ckd_output
-from mpc_service.chain.events import PendingRequest
+from mpc_service.chain.events import PendingCkdRequest, PendingRequest
 from mpc_service.checks import CKD_SCHEME, check_ckd_task, check_signing_set
 from mpc_service.context import channel
 from mpc_service.control import CkdRequest, ControlMessage
@@ -35,23 +35,26 @@ class CkdProvider(SchemeProvider):
     group = BLS12381_G2
     follows = (CkdRequest,)
 
+    def check(self, request: PendingRequest) -> None:
+        check_ckd_task(request, request_id=request.request_id, domain_id=request.domain_id,
+                       domains=self.ctx.keyed_schemes())
+
     async def lead(self, request: PendingRequest) -> dict[str, Any]:
         ctx = self.ctx
         assert ctx.me is not None and ctx.net is not None
-        req = check_ckd_task(request, request_id=request.request_id, domain_id=request.domain_id,
-                             domains=ctx.keyed_schemes())
+        assert isinstance(request, PendingCkdRequest)  # check() passed
         others = sorted(ctx.eligible() - {ctx.me})
         if len(others) < ctx.threshold - 1:
             raise NotReady("not enough live participants for CKD")
         ps = tuple(sorted([ctx.me, *random.sample(others, ctx.threshold - 1)]))
         session = secrets.token_hex(8)
-        await ctx.send_control(ps, CkdRequest(req.request_id, req.instance_id, req.domain_id, ps, session))
-        key = ctx.keyshares[req.domain_id]
-        inst = ckd(key, list(ps), PPid(ctx.me), req.app_id, Point(req.pk1), ctx.rng)
-        output = await run_protocol(ctx.net, channel("ckd", req.instance_id.hex(), session), inst,
+        await ctx.send_control(ps, CkdRequest(request.request_id, request.instance_id, request.domain_id, ps, session))
+        key = ctx.keyshares[request.domain_id]
+        inst = ckd(key, list(ps), PPid(ctx.me), request.app_id, Point(request.pk1), ctx.rng)
+        output = await run_protocol(ctx.net, channel("ckd", request.instance_id.hex(), session), inst,
                                     timeout_s=CKD_TIMEOUT_S)
         assert output is not None
-        if req.pk2 is not None and not verify_ckd_output(output, req.pk2, key.public_key, req.app_id):
+        if request.pk2 is not None and not verify_ckd_output(output, request.pk2, key.public_key, request.app_id):
             raise ProtocolError("the combined CKD output does not verify (a participant sent a bad share)",
                                 phase="ckd")
         return output.to_json()

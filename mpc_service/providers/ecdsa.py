@@ -21,7 +21,7 @@ from typing import Any
 
 from mpc_service import codec
 from mpc_service.assets import AssetId, AssetInfo, AssetKind, AssetNotFound, new_asset_id
-from mpc_service.chain.events import PendingRequest
+from mpc_service.chain.events import PendingRequest, PendingSignRequest
 from mpc_service.checks import TaskRefused, check_asset, check_sign_task, check_signing_set
 from mpc_service.context import channel
 from mpc_service.control import ControlMessage, EcdsaSignRequest, PresignRequest, TriplesRequest
@@ -61,10 +61,13 @@ class EcdsaProvider(SchemeProvider):
     follows = (TriplesRequest, PresignRequest, EcdsaSignRequest)
 
     # ---- signing ------------------------------------------------------------------------------------------------
+    def check(self, request: PendingRequest) -> None:
+        check_sign_task(request, request_id=request.request_id, domain_id=request.domain_id, scheme=self.scheme,
+                        domains=self.ctx.keyed_schemes())
+
     async def lead(self, request: PendingRequest) -> dict[str, Any]:
         ctx = self.ctx
-        request = check_sign_task(request, request_id=request.request_id, domain_id=request.domain_id,
-                                  scheme=self.scheme, domains=ctx.keyed_schemes())
+        assert isinstance(request, PendingSignRequest)  # check() passed
         assert ctx.me is not None and ctx.net is not None
         info = self.pick_presignature(request.domain_id)
         taken = ctx.store.take_owned(AssetKind.PRESIGNATURE, info.id)
@@ -111,8 +114,8 @@ class EcdsaProvider(SchemeProvider):
         taken (deleted) and used."""
         ctx = self.ctx
         assert ctx.net is not None and ctx.me is not None
-        req = check_sign_task(await ctx.await_seen(msg.instance_id), request_id=msg.request_id, domain_id=msg.domain_id, scheme=self.scheme,
-                        domains=ctx.keyed_schemes())
+        req = check_sign_task(await ctx.await_seen(msg.instance_id), request_id=msg.request_id,
+                              domain_id=msg.domain_id, scheme=self.scheme, domains=ctx.keyed_schemes())
         check_signing_set(msg.participants, sender=sender, me=ctx.me, eligible=ctx.participants,
                           threshold=ctx.threshold)
         info = check_asset(ctx.store.info(AssetKind.PRESIGNATURE, AssetId(msg.presignature)),

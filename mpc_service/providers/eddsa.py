@@ -6,7 +6,7 @@ import random
 import secrets
 from typing import Any
 
-from mpc_service.chain.events import PendingRequest
+from mpc_service.chain.events import PendingRequest, PendingSignRequest
 from mpc_service.checks import check_sign_task, check_signing_set
 from mpc_service.context import channel
 from mpc_service.control import ControlMessage, FrostSignRequest
@@ -26,10 +26,13 @@ class EddsaProvider(SchemeProvider):
     group = ED25519
     follows = (FrostSignRequest,)
 
+    def check(self, request: PendingRequest) -> None:
+        check_sign_task(request, request_id=request.request_id, domain_id=request.domain_id, scheme=self.scheme,
+                        domains=self.ctx.keyed_schemes())
+
     async def lead(self, request: PendingRequest) -> dict[str, Any]:
         ctx = self.ctx
-        request = check_sign_task(request, request_id=request.request_id, domain_id=request.domain_id,
-                                  scheme=self.scheme, domains=ctx.keyed_schemes())
+        assert isinstance(request, PendingSignRequest)  # check() passed
         assert ctx.me is not None and ctx.net is not None
         others = sorted(ctx.eligible() - {ctx.me})
         if len(others) < ctx.threshold - 1:
@@ -49,8 +52,8 @@ class EddsaProvider(SchemeProvider):
         ctx = self.ctx
         assert isinstance(message, FrostSignRequest)
         assert ctx.net is not None and ctx.me is not None
-        req = check_sign_task(await ctx.await_seen(message.instance_id), request_id=message.request_id, domain_id=message.domain_id, scheme=self.scheme,
-                        domains=ctx.keyed_schemes())
+        req = check_sign_task(await ctx.await_seen(message.instance_id), request_id=message.request_id,
+                              domain_id=message.domain_id, scheme=self.scheme, domains=ctx.keyed_schemes())
         check_signing_set(message.participants, sender=sender, me=ctx.me, eligible=ctx.participants,
                           threshold=ctx.threshold)
         inst = frost_sign(ctx.keyshares[message.domain_id], list(message.participants), PPid(sender), req.payload,
