@@ -78,7 +78,7 @@ def _profile(pids: dict[str, int], out: Path, seconds: int) -> list[Any]:
 
 
 async def _sustained(rpc_url: str, rpc: Any, creds: list[Any], seconds: float, rate: float,
-                     pids: dict[str, int]) -> dict[str, Any]:
+                     pids: dict[str, int], profile: Path | None = None) -> dict[str, Any]:
     """Requests submitted at a fixed `rate` for `seconds` (more than the pools hold, so asset generation has to keep
     up): answered per second over the whole run, per-request latency (ms; blocks for up to 100 evenly spread
     requests), timeouts, and CPU milliseconds per answered signature of each process."""
@@ -86,6 +86,9 @@ async def _sustained(rpc_url: str, rpc: Any, creds: list[Any], seconds: float, r
     from chainsig.sign import DomainId, SignRequest, request_signature
 
     count = int(seconds * rate)
+    spies = _profile(pids, profile, int(seconds)) if profile is not None else []
+    if spies:
+        await asyncio.sleep(1.0)  # let py-spy attach
     cpu0 = {name: _cpu_s(pid) for name, pid in pids.items()}
     t0 = time.monotonic()
     latencies: list[float] = []
@@ -104,6 +107,8 @@ async def _sustained(rpc_url: str, rpc: Any, creds: list[Any], seconds: float, r
     results = await asyncio.gather(*(one(i) for i in range(count)), return_exceptions=True)
     elapsed = time.monotonic() - t0
     cpu = {name: round(_cpu_s(pid) - cpu0[name], 1) for name, pid in pids.items()}
+    for spy in spies:
+        spy.wait()
     failures = [r for r in results if isinstance(r, BaseException)]
     timeouts = sum(1 for r in failures if isinstance(r, RequestTimedOutError))
     answered = count - len(failures)
@@ -221,7 +226,8 @@ async def bench(work: Path, sequential: int, burst: int, users: int, profile: Pa
             for f in failures[:3]:
                 print(f"  failure: {type(f).__name__}: {f}")
             if sustained_s > 0:
-                figures["sustained"] = await _sustained(rpc_url, rpc, creds, sustained_s, rate, pids)
+                figures["sustained"] = await _sustained(rpc_url, rpc, creds, sustained_s, rate, pids,
+                                                        None if profile is None else profile / "sustained")
             statuses = [await net.node_status(n.index) for n in spec.nodes]
             print("node pools after the burst (presignatures owned):",
                   [s["pools"]["presignatures_owned"] if s else None for s in statuses])

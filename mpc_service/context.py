@@ -54,11 +54,13 @@ class ParticipantInfo:
 
 @dataclass(frozen=True)
 class PeerReport:
-    """A peer's last `HeightReport`, with when it arrived (monotonic seconds)."""
+    """A peer's last `HeightReport`, with when it arrived (monotonic seconds) and this node's own indexer height
+    then: how far behind the peer was is judged at that moment, not against a height ours reached since."""
 
     height: int
     epoch: int
     received: float
+    our_height: int
 
 
 def participant_infos(participants: dict[str, Any]) -> dict[ParticipantId, ParticipantInfo]:
@@ -141,16 +143,21 @@ class NodeContext:
     # ---- liveness -----------------------------------------------------------------------------------------------
     def live(self) -> set[ParticipantId]:
         """This node and every peer with an authenticated link whose indexer (as it reported in the last
-        HEIGHT_STALE_S) is at most LIVE_LAG_BLOCKS behind ours — as in the reference, a peer far behind the chain
-        cannot follow requests it has not seen — and that uses this node's epoch (right after a resharing, a peer
-        that has not switched yet would refuse every task of the new set)."""
+        HEIGHT_STALE_S) was at most LIVE_LAG_BLOCKS behind ours when the report arrived — as in the reference, a peer
+        far behind the chain cannot follow requests it has not seen — and that uses this node's epoch (right after a
+        resharing, a peer that has not switched yet would refuse every task of the new set).
+
+        The lag is taken when the report arrived: compared with our height now, a report sent every
+        HEIGHT_REPORT_S (10 blocks of a 100 ms chain) made every peer flap out of the live set just before its next
+        report, and each flap switched triple generation to the costly dishonest-majority protocol."""
         if self.me is None or self.net is None:
             return set()
-        now, mine = time.monotonic(), self.indexer.processed_height
+        now = time.monotonic()
         return {self.me, *(p for p in self.net.connected() if (report := self.peer_heights.get(p)) is not None
                            and p in self.participants  # a node named in a proposal signs only from its epoch on
                            and report.epoch == self.epoch
-                           and now - report.received <= HEIGHT_STALE_S and report.height >= mine - LIVE_LAG_BLOCKS)}
+                           and now - report.received <= HEIGHT_STALE_S
+                           and report.height >= report.our_height - LIVE_LAG_BLOCKS)}
 
     def eligible(self) -> set[ParticipantId]:
         """Live participants not excluded for misbehaviour."""

@@ -148,7 +148,8 @@ class MpcNode:
                             extra={"culprit": sender, "error": str(exc)})
                 continue
             if isinstance(message, HeightReport):
-                ctx.peer_heights[sender] = PeerReport(message.height, message.epoch, time.monotonic())
+                ctx.peer_heights[sender] = PeerReport(message.height, message.epoch, time.monotonic(),
+                                                     self.indexer.processed_height)
                 continue
             if isinstance(message, ResharePackage):
                 self.coordinator.receive_package(sender, message)

@@ -56,6 +56,16 @@ class _Entry:
     in_progress: bool = False
     not_before: float = 0.0
     responded: bool = False  # a `respond` for it landed (it may have failed: the entry stays until confirmed)
+    # The leader among `leader_for` (the live set it was computed for): `due` runs every block over every entry,
+    # and recomputing five SHA-256 ranks per entry each time was the node's largest avoidable cost under load.
+    leader_for: frozenset[ParticipantId] | None = None
+    cached_leader: ParticipantId | None = None
+
+    def leader(self, live: frozenset[ParticipantId]) -> ParticipantId | None:
+        if self.leader_for != live:
+            order = leader_order(live, self.request.request_id)
+            self.leader_for, self.cached_leader = live, order[0] if order else None
+        return self.cached_leader
 
 
 class RequestQueue:
@@ -67,6 +77,7 @@ class RequestQueue:
         self._clock = clock
         self._entries: dict[RequestId, _Entry] = {}  # by instance id
         self._finished: dict[RequestId, int] = {}  # completed/dropped instance ids -> height, so replays are ignored
+        self._instances: dict[RequestId, set[RequestId]] = {}  # content id -> its pending instance ids
         self.height = 0
 
     def __len__(self) -> int:
@@ -81,20 +92,20 @@ class RequestQueue:
         if instance in self._entries or instance in self._finished:
             return False
         self._entries[instance] = _Entry(request)
+        self._instances.setdefault(request.request_id, set()).add(instance)
         return True
 
     def complete(self, instance_id: RequestId) -> PendingRequest | None:
         """The instance was answered (or the contract no longer holds it): forget it. Returns it if it was pending."""
-        entry = self._entries.pop(instance_id, None)
-        self._finished[instance_id] = self.height
+        entry = self._entries.get(instance_id)
+        self._forget(instance_id)
         return entry.request if entry else None
 
     def mark_responded(self, request_id: RequestId) -> None:
         """A `respond` receipt for this content was seen. Only a hint (a forged respond fails in the contract), so the
         instances stay pending; whoever leads one next asks the contract before signing. They no longer count as busy."""
-        for entry in self._entries.values():
-            if entry.request.request_id == request_id:
-                entry.responded = True
+        for instance in self._instances.get(request_id, ()):
+            self._entries[instance].responded = True
 
     def busy(self, recent_blocks: int) -> int:
         """Requests from the last `recent_blocks` blocks with no `respond` seen yet: work the nodes are doing now."""
@@ -126,12 +137,13 @@ class RequestQueue:
         if self.me not in live:
             return [], []
         now = self._clock()
+        live_set = frozenset(live)
         start: list[PendingRequest] = []
         dropped: list[Dropped] = []
         busy_content = {e.request.request_id for e in self._entries.values() if e.in_progress}
         for instance, entry in list(self._entries.items()):
             rid = entry.request.request_id
-            if entry.in_progress or now < entry.not_before or self.leader(rid, live) != self.me:
+            if entry.in_progress or now < entry.not_before or entry.leader(live_set) != self.me:
                 continue
             if rid in busy_content:
                 continue  # the same content is being signed: its `respond` answers this instance too
@@ -176,5 +188,10 @@ class RequestQueue:
         return [e.request for e in self._entries.values()]
 
     def _forget(self, instance_id: RequestId) -> None:
-        self._entries.pop(instance_id, None)
+        entry = self._entries.pop(instance_id, None)
         self._finished[instance_id] = self.height
+        if entry is not None:
+            instances = self._instances[entry.request.request_id]
+            instances.discard(instance_id)
+            if not instances:
+                del self._instances[entry.request.request_id]

@@ -99,17 +99,18 @@ class RequestService:
                 raise MpcError(f"no key share for domain {req.domain_id}")
             # The leader checks what followers check, before any asset is taken.
             provider.check(req)
-            # A `sign` receipt may have failed (bad deposit or gas): ask the contract, never spend a presignature on it.
-            # At "optimistic": the indexer reads blocks as they are produced; on a real chain "final" lags a few
-            # blocks behind, where a fresh request is not pending yet.
-            pending = await self.rpc.view(ctx.contract_id, req.pending_view, {"request": req.respond_request()},
-                                          finality="optimistic")
-            if pending is None:
-                queue.complete(instance)
-                ctx.metrics["requests_completed_elsewhere"] += 1
-                return
-            checked = time.monotonic()
-            response = await provider.lead(req)
+            with provider.reserve(req):
+                # A `sign` receipt may have failed (bad deposit or gas): ask the contract, never spend a presignature
+                # on it. At "optimistic": the indexer reads blocks as they are produced; on a real chain "final" lags
+                # a few blocks behind, where a fresh request is not pending yet.
+                pending = await self.rpc.view(ctx.contract_id, req.pending_view, {"request": req.respond_request()},
+                                              finality="optimistic")
+                if pending is None:
+                    queue.complete(instance)
+                    ctx.metrics["requests_completed_elsewhere"] += 1
+                    return
+                checked = time.monotonic()
+                response = await provider.lead(req)
             signed = time.monotonic()
             outcome = await self.responder.call(req.respond_method, {"request": req.respond_request(),
                                                                      "response": response})

@@ -13,6 +13,8 @@ nearcore answers request-validation errors with HTTP 400, TIMEOUT_ERROR with 408
 
 from __future__ import annotations
 
+import json
+from dataclasses import dataclass
 from typing import Any
 
 from localnet.errors import RpcError
@@ -50,6 +52,18 @@ class InternalError(RpcError):
 
 def success(request_id: Any, result: Any) -> JSON:
     return {"jsonrpc": "2.0", "result": result, "id": request_id}
+
+
+@dataclass(frozen=True)
+class EncodedResult:
+    """A `result` already serialised to JSON text (an immutable block or chunk every MPC node asks for)."""
+
+    text: str
+
+
+def success_text(request_id: Any, result: EncodedResult) -> str:
+    """The body `success` would give, around a result that is already JSON text."""
+    return f'{{"jsonrpc": "2.0", "result": {result.text}, "id": {json.dumps(request_id, allow_nan=False)}}}'
 
 
 def failure(request_id: Any, error: RpcError) -> JSON:

@@ -14,6 +14,8 @@ Levels of `wait_until` on a chain with instant finality:
 from __future__ import annotations
 
 import asyncio
+import json
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -22,11 +24,12 @@ from localnet.chain.transaction import SignedTransaction
 from localnet.chain.validation import decode_within_limits
 from localnet.errors import TimeoutError_, UnknownAccessKey, UnknownEpoch
 from localnet.rpc import params as p
-from localnet.rpc.envelope import MethodNotFound
+from localnet.rpc.envelope import EncodedResult, MethodNotFound
 from localnet.rpc.protocol_config import protocol_config
 
 JSON = dict[str, Any]
 Handler = Callable[[Any], Awaitable[Any]]
+ENCODED_CACHE_SIZE = 256  # blocks and chunks kept serialised: every MPC node reads each one
 # Transactions above this size are decoded in a worker thread (borsh decoding here is pure Python), so the
 # block timer keeps its pace; smaller ones are decoded inline, where a thread hop would cost more than it saves.
 DECODE_IN_THREAD_BYTES = 16 * 1024
@@ -114,6 +117,7 @@ class RpcMethods:
         self.chain = chain
         self.ticker = ticker
         self.wait_timeout_s = wait_timeout_s
+        self._encoded: OrderedDict[str, EncodedResult] = OrderedDict()
         self._table: dict[str, Handler] = {
             "status": self._status,
             "block": self._block,
@@ -147,10 +151,27 @@ class RpcMethods:
         return self.chain.status()
 
     async def _block(self, params: Any) -> Any:
-        return self.chain.block(p.block_params(params))
+        ref = p.block_params(params)
+        if ref.get("block_id") is None:  # a finality: the answer moves with the head
+            return self.chain.block(ref)
+        return self._immutable("block", ref, self.chain.block)
 
     async def _chunk(self, params: Any) -> Any:
-        return self.chain.chunk(p.chunk_params(params))
+        return self._immutable("chunk", p.chunk_params(params), self.chain.chunk)
+
+    def _immutable(self, method: str, ref: Any, read: Callable[[Any], Any]) -> EncodedResult:
+        """A block or chunk named by height or hash never changes once produced, and each MPC node's indexer reads
+        every one: serialise it once. Unknown ones raise from `read` and are not remembered."""
+        key = method + json.dumps(ref, sort_keys=True)
+        hit = self._encoded.get(key)
+        if hit is not None:
+            self._encoded.move_to_end(key)
+            return hit
+        encoded = EncodedResult(json.dumps(read(ref), allow_nan=False))
+        self._encoded[key] = encoded
+        while len(self._encoded) > ENCODED_CACHE_SIZE:
+            self._encoded.popitem(last=False)
+        return encoded
 
     async def _gas_price(self, params: Any) -> Any:
         return self.chain.gas_price(p.optional_block_id(params))

@@ -26,7 +26,7 @@ from aiohttp import web
 
 from localnet.chain.api import ChainService
 from localnet.errors import LocalnetError, RpcError
-from localnet.rpc.envelope import InternalError, ParseError, failure, http_status, success
+from localnet.rpc.envelope import EncodedResult, InternalError, ParseError, failure, http_status, success, success_text
 from localnet.rpc.home import ValidatorKey, load_or_create_validator_key, write_rpc_addr
 from localnet.rpc.methods import BlockTicker, RpcMethods
 
@@ -169,6 +169,8 @@ class LocalnetNode:
             method = message["method"]
             assert self._methods is not None
             result = await self._methods.dispatch(method, message.get("params"))
+            if isinstance(result, EncodedResult):
+                return web.Response(text=success_text(request_id, result), content_type="application/json")
             response, status = success(request_id, result), 200
         except RpcError as error:
             response, status = failure(request_id, error), http_status(error)

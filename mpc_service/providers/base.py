@@ -7,7 +7,9 @@ the provider that declared its type in `follows`; key events (keygen, reshare) u
 
 from __future__ import annotations
 
+import contextlib
 from abc import ABC, abstractmethod
+from collections.abc import Iterator
 from typing import Any, ClassVar
 
 from mpc_service.chain.events import PendingRequest
@@ -39,6 +41,13 @@ class SchemeProvider(ABC):
     def check(self, request: PendingRequest) -> None:
         """The checks a follower makes of a task for `request` (`mpc_service.checks`), which the leader runs
         before anything is taken; `TaskRefused` when it fails."""
+
+    @contextlib.contextmanager
+    def reserve(self, request: PendingRequest) -> Iterator[None]:
+        """Hold what `lead` will use (a presignature) while the leader asks the contract whether the request is
+        still pending and leads it; `NotReady` at once when there is nothing to hold, so waiting requests cost no
+        RPC, and only as many leaders go on as there are presignatures. Nothing to hold by default."""
+        yield
 
     @abstractmethod
     async def lead(self, request: PendingRequest) -> dict[str, Any]:

@@ -17,13 +17,14 @@ import hashlib
 import logging
 import random
 import time
+from collections.abc import Iterator
 from typing import Any
 
 from mpc_service import codec
 from mpc_service.assets import AssetId, AssetInfo, AssetKind, AssetNotFound, new_asset_id
 from mpc_service.chain.events import PendingRequest, PendingSignRequest
 from mpc_service.checks import TaskRefused, check_asset, check_sign_task, check_signing_set
-from mpc_service.context import channel
+from mpc_service.context import NodeContext, channel
 from mpc_service.control import ControlMessage, EcdsaSignRequest, PresignRequest, TriplesRequest
 from mpc_service.errors import MpcError
 from mpc_service.protocol import (
@@ -45,6 +46,7 @@ log = logging.getLogger("mpc_service.node")
 PROTOCOL_TIMEOUT_S = 10.0
 SIGN_TIMEOUT_S = 5.0
 TRIPLE_BATCH = 8
+PRESIGN_PARALLEL = 4  # presignatures one generation step leads at once
 IDLE_POLL_S = 0.2  # the pause between generation steps
 ASSET_CAP_FACTOR = 4  # a peer may own at most this × the pool target of triples (presignatures per domain) here
 BUSY_BLOCKS = 30  # pool pacing: requests younger than this with no respond seen mean "signing in progress"
@@ -59,6 +61,11 @@ class EcdsaProvider(SchemeProvider):
     scheme = "Secp256k1"
     group = SECP256K1
     follows = (TriplesRequest, PresignRequest, EcdsaSignRequest)
+
+    def __init__(self, ctx: NodeContext) -> None:
+        super().__init__(ctx)
+        self._held: dict[DomainId, int] = {}  # presignatures held by leads in progress (see `reserve`)
+        self._all_held: dict[DomainId, frozenset[ParticipantId]] = {}
 
     # ---- signing ------------------------------------------------------------------------------------------------
     def check(self, request: PendingRequest) -> None:
@@ -85,21 +92,45 @@ class EcdsaProvider(SchemeProvider):
         assert sig is not None
         return sig.to_contract_json()
 
+    @contextlib.contextmanager
+    def reserve(self, request: PendingRequest) -> Iterator[None]:
+        """Hold one of the presignatures that fit the live set for this lead; `NoPresignature` when all are held.
+        "All held" is remembered per (domain, live set) until a presignature is stored or released, so the hundreds
+        of requests an overloaded node has waiting do not each query the store."""
+        domain = request.domain_id
+        eligible = frozenset(self.ctx.eligible())
+        if self._all_held.get(domain) == eligible:
+            raise NoPresignature(f"every presignature for domain {domain} that fits the live participants is in use")
+        if len(self._fitting(domain, eligible)) <= self._held.get(domain, 0):
+            self._all_held[domain] = eligible
+            raise NoPresignature(f"no free presignature for domain {domain} fits the live participants")
+        self._held[domain] = self._held.get(domain, 0) + 1
+        try:
+            yield
+        finally:
+            self._held[domain] -= 1
+            self._all_held.pop(domain, None)
+
+    def _fitting(self, domain: DomainId, eligible: frozenset[ParticipantId]) -> list[AssetInfo]:
+        """Presignatures for `domain` this node can lead with now: its own first, then other live owners' that
+        include it (in a random owner order), each with a signing set inside `eligible`."""
+        ctx = self.ctx
+        assert ctx.me is not None
+        fitting = [info for info in ctx.store.available(AssetKind.PRESIGNATURE, ctx.me, domain)
+                   if set(info.participants) <= eligible]
+        for owner in sorted(eligible - {ctx.me}, key=lambda _: random.random()):
+            fitting += [info for info in ctx.store.available(AssetKind.PRESIGNATURE, owner, domain)
+                        if set(info.participants) <= eligible]
+        return fitting
+
     def pick_presignature(self, domain: DomainId) -> AssetInfo:
         """One of my presignatures for `domain` whose set is live; failing that, one another live owner made that
         includes me (each store deletes before use, so a presignature raced for by two leaders is used by at most
         one)."""
-        ctx = self.ctx
-        assert ctx.me is not None
-        eligible = ctx.eligible()
-        for info in ctx.store.available(AssetKind.PRESIGNATURE, ctx.me, domain):
-            if set(info.participants) <= eligible:
-                return info
-        for owner in sorted(eligible - {ctx.me}, key=lambda _: random.random()):
-            for info in ctx.store.available(AssetKind.PRESIGNATURE, owner, domain):
-                if set(info.participants) <= eligible:
-                    return info
-        raise NoPresignature(f"no presignature for domain {domain} fits the live participants")
+        fitting = self._fitting(domain, frozenset(self.ctx.eligible()))
+        if not fitting:
+            raise NoPresignature(f"no presignature for domain {domain} fits the live participants")
+        return fitting[0]
 
     async def follow(self, sender: ParticipantId, message: ControlMessage) -> None:
         if isinstance(message, TriplesRequest):
@@ -178,7 +209,7 @@ class EcdsaProvider(SchemeProvider):
                 mine_tri = ctx.store.available(AssetKind.TRIPLE, ctx.me)
                 if (usable[domain] < target and owned[domain] < 4 * target and len(mine_tri) >= 2
                         and len(live) >= t):
-                    await self._lead_presign(domain, mine_tri, live)
+                    await self._lead_presigns(domain, mine_tri, live, min(target - usable[domain], PRESIGN_PARALLEL))
                 elif len(mine_tri) < ctx.config.pools.triples_target and len(live) >= t:
                     await self._lead_triples(live)
             except (ProtocolError, ProtocolTimeout) as exc:
@@ -233,6 +264,17 @@ class EcdsaProvider(SchemeProvider):
                                                      for i, t in enumerate(triples)], participants=ps)
         if owner == ctx.me:
             ctx.metrics["triples_generated"] += len(triples)
+
+    async def _lead_presigns(self, domain: DomainId, mine_tri: list[AssetInfo], live: list[ParticipantId],
+                             count: int) -> None:
+        """Lead up to `count` presignatures at once, each from its own pair of triples (one run at a time capped a
+        node at ~2 presignatures per second: below what a 5-node network signs under load)."""
+        pairs = [mine_tri[i:i + 2] for i in range(0, 2 * max(1, min(count, len(mine_tri) // 2)), 2)]
+        results = await asyncio.gather(*(self._lead_presign(domain, pair, live) for pair in pairs),
+                                        return_exceptions=True)
+        for result in results:
+            if isinstance(result, BaseException):
+                raise result
 
     async def _lead_presign(self, domain: DomainId, mine_tri: list[AssetInfo], live: list[ParticipantId]) -> bool:
         """Lead one presignature from two of this node's triples; False when nothing could be done (too few live)."""
@@ -290,5 +332,6 @@ class EcdsaProvider(SchemeProvider):
                                     timeout_s=PROTOCOL_TIMEOUT_S)
         ctx.store.put(AssetKind.PRESIGNATURE, AssetId(msg.presignature), owner, codec.encode_presignature(result),
                       participants=ps, domain_id=msg.domain_id)
+        self._all_held.pop(msg.domain_id, None)
         if owner == ctx.me:
             ctx.metrics["presignatures_generated"] += 1

@@ -52,6 +52,28 @@ async def test_block_forms_agree(worker: Worker) -> None:
     assert {"transactions", "receipts"} <= set(chunk_by_id)
 
 
+async def test_a_block_asked_again_is_the_same_and_a_future_one_is_unknown_until_produced(worker: Worker) -> None:
+    """Blocks and chunks named by height or hash are served from a serialised copy after the first ask; a height
+    not produced yet is an error, not a remembered one, and the request id is the caller's each time."""
+    head = (await worker.rpc.call("block", {"finality": "final"}))["header"]["height"]
+    first = await worker.rpc.call("block", {"block_id": head})
+    again = await worker.rpc.call("block", [head])
+    assert first == again and first["header"]["height"] == head
+    chunk = await worker.rpc.call("chunk", {"block_id": head, "shard_id": 0})
+    assert chunk == await worker.rpc.call("chunk", {"block_id": head, "shard_id": 0})
+    future = head + 30
+    with pytest.raises(RpcCallError) as unknown:
+        await worker.rpc.call("block", {"block_id": future})
+    assert unknown.value.cause_name == "UNKNOWN_BLOCK"
+    while (await worker.rpc.call("block", {"finality": "final"}))["header"]["height"] < future:
+        await asyncio.sleep(0.05)  # waiting on a condition: the chain reaching `future`
+    produced = await worker.rpc.call("block", {"block_id": future})
+    assert produced["header"]["height"] == future
+    body = {"jsonrpc": "2.0", "id": "mine-7", "method": "block", "params": {"block_id": future}}
+    status, raw = await worker.rpc.post_raw(json.dumps(body).encode())
+    assert status == 200 and raw["id"] == "mine-7" and raw["result"] == produced
+
+
 async def test_gas_price_and_validators(worker: Worker) -> None:
     assert int((await worker.rpc.call("gas_price", [None]))["gas_price"]) > 0
     validators = await worker.rpc.call("validators", [None])
