@@ -141,7 +141,7 @@ class NodeContext:
         await asyncio.gather(*self._children, return_exceptions=True)
 
     # ---- liveness -----------------------------------------------------------------------------------------------
-    def live(self) -> set[ParticipantId]:
+    def live(self, *, any_lag: bool = False) -> set[ParticipantId]:
         """This node and every peer with an authenticated link whose indexer (as it reported in the last
         HEIGHT_STALE_S) was at most LIVE_LAG_BLOCKS behind ours when the report arrived — as in the reference, a peer
         far behind the chain cannot follow requests it has not seen — and that uses this node's epoch (right after a
@@ -149,7 +149,9 @@ class NodeContext:
 
         The lag is taken when the report arrived: compared with our height now, a report sent every
         HEIGHT_REPORT_S (10 blocks of a 100 ms chain) made every peer flap out of the live set just before its next
-        report, and each flap switched triple generation to the costly dishonest-majority protocol."""
+        report, and each flap switched triple generation to the costly dishonest-majority protocol.
+
+        `any_lag`: the indexer lag does not count (for work that involves no request: triple generation)."""
         if self.me is None or self.net is None:
             return set()
         now = time.monotonic()
@@ -157,12 +159,12 @@ class NodeContext:
                            and p in self.participants  # a node named in a proposal signs only from its epoch on
                            and report.epoch == self.epoch
                            and now - report.received <= HEIGHT_STALE_S
-                           and report.height >= report.our_height - LIVE_LAG_BLOCKS)}
+                           and (any_lag or report.height >= report.our_height - LIVE_LAG_BLOCKS))}
 
-    def eligible(self) -> set[ParticipantId]:
+    def eligible(self, *, any_lag: bool = False) -> set[ParticipantId]:
         """Live participants not excluded for misbehaviour."""
         now = time.monotonic()
-        return {p for p in self.live() if self.blamed.get(p, 0.0) < now}
+        return {p for p in self.live(any_lag=any_lag) if self.blamed.get(p, 0.0) < now}
 
     # ---- keys ---------------------------------------------------------------------------------------------------
     def keyed_schemes(self) -> dict[DomainId, str]:

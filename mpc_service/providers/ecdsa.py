@@ -211,7 +211,9 @@ class EcdsaProvider(SchemeProvider):
                         and len(live) >= t):
                     await self._lead_presigns(domain, mine_tri, live, min(target - usable[domain], PRESIGN_PARALLEL))
                 elif len(mine_tri) < ctx.config.pools.triples_target and len(live) >= t:
-                    await self._lead_triples(live)
+                    # Triples serve no request, so a peer whose indexer lags (a busy machine) still takes part:
+                    # with 2t−1 of them the cheap honest-majority generator runs, not the OT-based one (~3× CPU).
+                    await self._lead_triples(sorted(ctx.eligible(any_lag=True)))
             except (ProtocolError, ProtocolTimeout) as exc:
                 ctx.blame(exc, "asset generation")
                 await asyncio.sleep(1.0)

@@ -67,6 +67,7 @@ def test_a_peer_is_live_by_how_far_behind_it_was_when_its_report_arrived() -> No
     ctx.peer_heights[P[1]] = PeerReport(100 - LIVE_LAG_BLOCKS + 2, 3, now, our_height=100)
     ctx.peer_heights[P[2]] = PeerReport(100 - LIVE_LAG_BLOCKS - 5, 3, now, our_height=100)
     assert ctx.live() == {P[0], P[1]}
+    assert ctx.eligible(any_lag=True) == {P[0], P[1], P[2]}  # triple generation serves no request: lag is no bar
     # Our indexer moves on before the peer's next report (one report per second is 10 blocks of a 100 ms chain):
     # the peer stays live; judged against our height now it would drop out every second.
     ctx.indexer.processed_height = 100 + 2 * LIVE_LAG_BLOCKS  # type: ignore[misc]
