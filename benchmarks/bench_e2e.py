@@ -90,6 +90,7 @@ async def _sustained(rpc_url: str, rpc: Any, creds: list[Any], seconds: float, r
     if spies:
         await asyncio.sleep(1.0)  # let py-spy attach
     cpu0 = {name: _cpu_s(pid) for name, pid in pids.items()}
+    client0 = time.process_time()
     t0 = time.monotonic()
     latencies: list[float] = []
     hashes: dict[int, tuple[str, str]] = {}
@@ -107,6 +108,7 @@ async def _sustained(rpc_url: str, rpc: Any, creds: list[Any], seconds: float, r
     results = await asyncio.gather(*(one(i) for i in range(count)), return_exceptions=True)
     elapsed = time.monotonic() - t0
     cpu = {name: round(_cpu_s(pid) - cpu0[name], 1) for name, pid in pids.items()}
+    cpu["client"] = round(time.process_time() - client0, 1)  # this process: py-near requests, as users make them
     for spy in spies:
         spy.wait()
     failures = [r for r in results if isinstance(r, BaseException)]

@@ -27,6 +27,8 @@ from mpc_service.types import ParticipantId, RequestId
 
 __all__ = ["DropReason", "Dropped", "RequestQueue", "leader_order"]
 
+LATE_FRACTION = 10  # a request in the last tenth of its lifetime (20 of 200 blocks) is attempted after the others
+
 
 def _rank(participant: ParticipantId, request_id: RequestId) -> int:
     digest = hashlib.sha256(struct.pack("<I", participant) + request_id).digest()
@@ -155,6 +157,11 @@ class RequestQueue:
             entry.attempts += 1
             entry.in_progress = True
             start.append(entry.request)
+        # Those close to expiry go last: when presignatures are short (more requests than the nodes can sign), one
+        # spent on a request the contract times out before the `respond` lands is lost for a request that could
+        # still be answered. They are still attempted.
+        margin = max(1, self.config.expiry_blocks // LATE_FRACTION)
+        start.sort(key=lambda r: self.height - r.block_height >= self.config.expiry_blocks - margin)
         return start, dropped
 
     def submitted(self, instance_id: RequestId) -> None:

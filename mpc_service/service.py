@@ -125,7 +125,7 @@ class RequestService:
             self.wake.set()
             return
         except NotReady as exc:
-            log.info("request waits for a presignature", extra={"request": rid.hex()[:16], "error": str(exc)})
+            log.debug("request waits for a presignature", extra={"request": rid.hex()[:16], "error": str(exc)})
             queue.not_ready(instance, NOT_READY_RETRY_S)
             return
         except (MpcError, KeyError, ValueError) as exc:

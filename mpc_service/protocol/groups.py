@@ -137,6 +137,34 @@ class Group(ABC):
         return p
 
 
+_PARSED_MAX = 8192
+_parsed: dict[bytes, coincurve.PublicKey] = {}  # encoding -> parsed point, for the points used or made recently
+
+
+def _remember(data: bytes, key: coincurve.PublicKey) -> None:
+    if len(_parsed) >= _PARSED_MAX:
+        _parsed.clear()
+    _parsed[data] = key
+
+
+def _parsed_key(p: bytes) -> coincurve.PublicKey:
+    """The parsed form of a valid encoding. Parsing decompresses (a square root) and was ~a quarter of triple
+    generation's CPU: most points are parsed again and again (commitments evaluated for every participant) or
+    right after an operation made them, so both are remembered. Points are public; `coincurve` never mutates one
+    (`multiply` and `combine_keys` return new keys)."""
+    key = _parsed.get(p)
+    if key is None:
+        key = coincurve.PublicKey(p)
+        _remember(bytes(p), key)
+    return key
+
+
+def _encoded(key: coincurve.PublicKey) -> Point:
+    data = key.format(compressed=True)
+    _remember(data, key)
+    return Point(data)
+
+
 class Secp256k1(Group):
     """secp256k1 through coincurve; scalars big-endian (SEC1)."""
 
@@ -166,13 +194,13 @@ class Secp256k1(Group):
         k %= self.order
         if k == 0:
             return self.identity
-        return Point(coincurve.PublicKey.from_secret(k.to_bytes(32, "big")).format(compressed=True))
+        return _encoded(coincurve.PublicKey.from_secret(k.to_bytes(32, "big")))
 
     def mul(self, p: Point, k: int) -> Point:
         k %= self.order
         if k == 0 or p == self.identity:
             return self.identity
-        return Point(coincurve.PublicKey(p).multiply(k.to_bytes(32, "big")).format(compressed=True))
+        return _encoded(_parsed_key(p).multiply(k.to_bytes(32, "big")))
 
     def add(self, p: Point, q: Point) -> Point:
         if p == self.identity:
@@ -181,16 +209,16 @@ class Secp256k1(Group):
             return p
         if p[1:] == q[1:] and p[0] != q[0]:  # P + (−P): coincurve cannot represent the result
             return self.identity
-        return Point(coincurve.PublicKey.combine_keys([coincurve.PublicKey(p), coincurve.PublicKey(q)]).format())
+        return _encoded(coincurve.PublicKey.combine_keys([_parsed_key(p), _parsed_key(q)]))
 
     def sum(self, points: Iterable[Point]) -> Point:
-        keys = [coincurve.PublicKey(p) for p in points if p != self.identity]
+        keys = [_parsed_key(p) for p in points if p != self.identity]
         if not keys:
             return self.identity
         if len(keys) == 1:
-            return Point(keys[0].format())
+            return _encoded(keys[0])
         try:
-            return Point(coincurve.PublicKey.combine_keys(keys).format())
+            return _encoded(coincurve.PublicKey.combine_keys(keys))
         except ValueError:  # libsecp256k1 refuses only when the sum is the point at infinity
             return self.identity
 
@@ -207,7 +235,7 @@ class Secp256k1(Group):
         if len(data) != 33 or data[0] not in (2, 3):
             raise MalformedMessageError("secp256k1 point must be 33-byte compressed SEC1", culprit=culprit)
         try:
-            coincurve.PublicKey(data)
+            _parsed_key(bytes(data))
         except ValueError as exc:
             raise MalformedMessageError("secp256k1 point is not on the curve", culprit=culprit) from exc
         return Point(bytes(data))
@@ -223,7 +251,7 @@ class Secp256k1(Group):
 
     def uncompressed(self, p: Point) -> bytes:
         """65-byte 04‖X‖Y encoding (for Ethereum addresses and NEAR key strings)."""
-        return coincurve.PublicKey(p).format(compressed=False)
+        return _parsed_key(p).format(compressed=False)
 
 
 class Ed25519(Group):

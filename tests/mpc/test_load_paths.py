@@ -52,6 +52,18 @@ def test_the_queue_leader_follows_the_live_set_and_respond_hints_reach_every_ins
     assert queue.busy(30) == 0 and len(queue) == 2
 
 
+def test_requests_close_to_expiry_are_attempted_after_the_others() -> None:
+    config = QueueConfig(expiry_blocks=200)
+    old, fresh = make_request(block_height=10), make_request(block_height=150)
+    me = leader_order(P, old.request_id)[0]
+    queue = RequestQueue(me, config, clock=lambda: 0.0)
+    queue.add(old)  # older first in the queue's own order
+    queue.add(fresh)
+    queue.update_height(190)  # `old` is 180 blocks old: in the last tenth of its 200
+    started, _ = queue.due([me])  # alone, this node leads both
+    assert started == [fresh, old]
+
+
 def _context(store: Any = None, height: int = 100) -> NodeContext:
     config = SimpleNamespace(account_id="node0.test.near", chain=SimpleNamespace(contract_id="signer.test.near"))
     ctx = NodeContext(cast(Any, config), cast(Any, store), cast(Any, SimpleNamespace(processed_height=height)))
