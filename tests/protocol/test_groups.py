@@ -149,3 +149,24 @@ def test_secrets_are_redacted_and_single_use() -> None:
     assert once.consumed
     with pytest.raises(AssetConsumedError):
         once.take()
+
+
+def test_secp256k1_results_stay_right_across_the_parsed_point_memory(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The group remembers parsed points; with a memory of 16 (cleared again and again) every result still equals
+    libsecp256k1's own, computed from fresh parses."""
+    from mpc_service.protocol import groups
+
+    monkeypatch.setattr(groups, "_PARSED_MAX", 16)
+    rng = random.Random(7)
+    g = SECP256K1
+    acc = g.base_mul(rng.randrange(1, g.order))
+    for _ in range(200):
+        k = rng.randrange(1, g.order)
+        p = g.base_mul(rng.randrange(1, g.order))
+        expected_mul = coincurve.PublicKey(acc).multiply(k.to_bytes(32, "big")).format()
+        assert g.mul(acc, k) == expected_mul
+        expected_sum = coincurve.PublicKey.combine_keys([coincurve.PublicKey(acc), coincurve.PublicKey(p)]).format()
+        acc = g.add(acc, p)
+        assert acc == expected_sum
+        assert g.uncompressed(acc) == coincurve.PublicKey(acc).format(compressed=False)
+    assert len(groups._parsed) <= 16
