@@ -13,13 +13,14 @@ from collections.abc import Iterator
 from typing import Any, ClassVar
 
 from mpc_service.chain.events import PendingRequest
+from mpc_service.checks import check_sign_task
 from mpc_service.context import NodeContext
 from mpc_service.control import ControlMessage
 from mpc_service.errors import MpcError
 from mpc_service.protocol import Group
 from mpc_service.types import ParticipantId
 
-__all__ = ["NotReady", "SchemeProvider"]
+__all__ = ["NotReady", "SchemeProvider", "SignProvider"]
 
 
 class NotReady(MpcError):
@@ -65,3 +66,11 @@ class SchemeProvider(ABC):
     def pool_status(self) -> dict[str, Any]:
         """This provider's part of `/status`'s `pools`."""
         return {}
+
+
+class SignProvider(SchemeProvider, ABC):
+    """A provider that answers `sign` requests (ECDSA, EdDSA): the leader's check is the followers' sign-task check."""
+
+    def check(self, request: PendingRequest) -> None:
+        check_sign_task(request, request_id=request.request_id, domain_id=request.domain_id, scheme=self.scheme,
+                        domains=self.ctx.keyed_schemes())

@@ -35,7 +35,7 @@ from mpc_service.protocol import (
     triple_generator_for,
 )
 from mpc_service.protocol import ParticipantId as PPid
-from mpc_service.providers.base import NotReady, SchemeProvider
+from mpc_service.providers.base import NotReady, SignProvider
 from mpc_service.runner import ProtocolTimeout, run_protocol
 from mpc_service.types import DomainId, ParticipantId
 
@@ -57,7 +57,7 @@ class NoPresignature(NotReady):
     """No presignature of this leader fits the live participants."""
 
 
-class EcdsaProvider(SchemeProvider):
+class EcdsaProvider(SignProvider):
     scheme = "Secp256k1"
     group = SECP256K1
     follows = (TriplesRequest, PresignRequest, EcdsaSignRequest)
@@ -68,10 +68,6 @@ class EcdsaProvider(SchemeProvider):
         self._all_held: dict[DomainId, frozenset[ParticipantId]] = {}
 
     # ---- signing ------------------------------------------------------------------------------------------------
-    def check(self, request: PendingRequest) -> None:
-        check_sign_task(request, request_id=request.request_id, domain_id=request.domain_id, scheme=self.scheme,
-                        domains=self.ctx.keyed_schemes())
-
     async def lead(self, request: PendingRequest) -> dict[str, Any]:
         ctx = self.ctx
         assert isinstance(request, PendingSignRequest)  # check() passed
@@ -271,7 +267,8 @@ class EcdsaProvider(SchemeProvider):
                              count: int) -> None:
         """Lead up to `count` presignatures at once, each from its own pair of triples (one run at a time capped a
         node at ~2 presignatures per second: below what a 5-node network signs under load)."""
-        pairs = [mine_tri[i:i + 2] for i in range(0, 2 * max(1, min(count, len(mine_tri) // 2)), 2)]
+        runs = max(1, min(count, len(mine_tri) // 2))
+        pairs = [mine_tri[2 * i:2 * i + 2] for i in range(runs)]
         results = await asyncio.gather(*(self._lead_presign(domain, pair, live) for pair in pairs),
                                         return_exceptions=True)
         for result in results:

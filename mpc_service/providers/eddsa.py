@@ -12,7 +12,7 @@ from mpc_service.context import channel
 from mpc_service.control import ControlMessage, FrostSignRequest
 from mpc_service.protocol import ED25519, frost_sign
 from mpc_service.protocol import ParticipantId as PPid
-from mpc_service.providers.base import NotReady, SchemeProvider
+from mpc_service.providers.base import NotReady, SignProvider
 from mpc_service.runner import run_protocol
 from mpc_service.types import ParticipantId
 
@@ -21,14 +21,10 @@ __all__ = ["EddsaProvider"]
 SIGN_TIMEOUT_S = 5.0
 
 
-class EddsaProvider(SchemeProvider):
+class EddsaProvider(SignProvider):
     scheme = "Ed25519"
     group = ED25519
     follows = (FrostSignRequest,)
-
-    def check(self, request: PendingRequest) -> None:
-        check_sign_task(request, request_id=request.request_id, domain_id=request.domain_id, scheme=self.scheme,
-                        domains=self.ctx.keyed_schemes())
 
     async def lead(self, request: PendingRequest) -> dict[str, Any]:
         ctx = self.ctx

@@ -65,8 +65,10 @@ async def test_a_block_asked_again_is_the_same_and_a_future_one_is_unknown_until
     with pytest.raises(RpcCallError) as unknown:
         await worker.rpc.call("block", {"block_id": future})
     assert unknown.value.cause_name == "UNKNOWN_BLOCK"
+    deadline = asyncio.get_running_loop().time() + 60
     while (await worker.rpc.call("block", {"finality": "final"}))["header"]["height"] < future:
-        await asyncio.sleep(0.05)  # waiting on a condition: the chain reaching `future`
+        assert asyncio.get_running_loop().time() < deadline, "the chain did not reach the height"
+        await asyncio.sleep(0.05)  # polling a condition (the chain reaching `future`), not a fixed wait
     produced = await worker.rpc.call("block", {"block_id": future})
     assert produced["header"]["height"] == future
     body = {"jsonrpc": "2.0", "id": "mine-7", "method": "block", "params": {"block_id": future}}
